@@ -1,0 +1,38 @@
+"""apikee — self-contained, HMAC-signed API keys, verified fast.
+
+    from apikee import Apikee
+    apikee = Apikee()                      # reads APIKEE_SECRET
+    key = apikee.create("acme-corp", scopes=["read"], expires_in="90d")
+    claims = apikee.verify(key)            # raises ApikeeError with a .code on failure
+
+``IMPLEMENTATION`` is ``"native"`` when the compiled hot path loaded, ``"pure"`` otherwise
+(``APIKEE_NO_EXTENSIONS=1`` forces pure).
+"""
+
+from ._apikee import Apikee, ApikeeConfigError, KeyOptions, WeakSecretWarning, get_apikee
+from ._core import IMPLEMENTATION, ApikeeClaims, Verifier, b62decode, b62encode
+from ._core import constant_time_compare
+from ._errors import ApikeeError, ErrorCode
+from ._keyutil import decode_unverified, generate_secret, hash_key
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "IMPLEMENTATION",
+    "Apikee",
+    "ApikeeClaims",
+    "ApikeeConfigError",
+    "ApikeeError",
+    "ErrorCode",
+    "KeyOptions",
+    "Verifier",
+    "WeakSecretWarning",
+    "__version__",
+    "b62decode",
+    "b62encode",
+    "constant_time_compare",
+    "decode_unverified",
+    "generate_secret",
+    "get_apikee",
+    "hash_key",
+]

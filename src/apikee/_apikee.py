@@ -1,0 +1,353 @@
+"""The ``Apikee`` object users configure once and call on every request."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from ._core import ApikeeClaims, load_backend
+from ._duration import expiry_timestamp, instant_timestamp
+from ._errors import ApikeeError, ErrorCode
+from ._ids import new_key_id
+from ._scopes import missing_scopes, scopes_satisfied
+
+__all__ = ["Apikee", "KeyOptions", "get_apikee", "WeakSecretWarning", "ApikeeConfigError"]
+
+PREFIX = "apikee_"
+DEFAULT_MAX_KEY_LENGTH = 8192
+MIN_SECRET_BYTES = 32
+_NO_SECRET = (
+    "no signing secret is configured: set APIKEE_SECRET, or pass secret=... / secrets=[...].\n"
+    "  Generate one with: openssl rand -hex 32\n"
+    "  (or: python -m apikee secret)"
+)
+
+
+class ApikeeConfigError(ValueError):
+    """The library is misconfigured (no usable secret, bad option); raised at construction."""
+
+
+class WeakSecretWarning(UserWarning):
+    """A signing secret is shorter than 32 bytes (the secret itself is never shown)."""
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _secret_bytes(secret: Any) -> bytes | None:
+    """UTF-8 bytes of a usable secret, or None for a blank entry (dropped, as documented)."""
+    if secret is None:
+        return None
+    if isinstance(secret, str):
+        return secret.encode("utf-8") if secret.strip() else None
+    if isinstance(secret, (bytes, bytearray)):
+        return bytes(secret) if bytes(secret).strip() else None
+    raise ApikeeConfigError(f"a secret must be str or bytes, not {type(secret).__name__}")
+
+
+def _resolve_secrets(secret: Any, secrets: Iterable[Any] | None) -> list[bytes]:
+    if isinstance(secrets, (str, bytes)):
+        raise ApikeeConfigError("secrets must be a list of secrets (use secret= for just one)")
+    candidates: list[list[bytes]] = []
+    if secrets is not None:
+        try:
+            candidates.append([s for s in map(_secret_bytes, secrets) if s is not None])
+        except UnicodeEncodeError:
+            raise ApikeeConfigError("a secret is not valid Unicode text") from None
+    if secret is not None:
+        try:
+            candidates.append([s for s in [_secret_bytes(secret)] if s is not None])
+        except UnicodeEncodeError:
+            raise ApikeeConfigError("the secret is not valid Unicode text") from None
+    from_env = _env("APIKEE_SECRET")
+    if from_env:
+        candidates.append([from_env.encode("utf-8", "surrogateescape")])
+    for found in candidates:
+        if found:
+            return found
+    raise ApikeeConfigError(_NO_SECRET)
+
+
+@dataclass
+class KeyOptions:
+    """Options for a new key (the apikee 0.1.2 form; ``Apikee.create`` also accepts one)."""
+
+    tenant: str
+    scopes: list[str] = field(default_factory=list)
+    expires_in: timedelta | datetime | int | float | str | None = timedelta(days=90)
+    not_before: datetime | int | float | None = None
+    environment: str = "production"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Apikee:
+    """Issues and verifies apikee keys.
+
+    Secrets come from ``secrets`` (a list, current first; blank entries dropped so
+    ``[current, previous or ""]`` works), else ``secret``, else ``APIKEE_SECRET``. Keys are signed
+    with the first secret and verified against all of them (rotation).
+
+    Verification options: ``leeway`` (seconds of clock tolerance on exp/nbf), ``max_key_length``
+    (longer keys are rejected before decoding), ``environment`` (when set, keys of another
+    environment fail with ``WRONG_ENVIRONMENT``), ``is_revoked`` (a callable given the claims;
+    true means ``REVOKED``). ``implementation`` (``"native"``/``"pure"``) overrides the
+    automatic choice of hot path for this instance (tests, debugging).
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str | bytes | None = None,
+        secrets: Iterable[str | bytes | None] | None = None,
+        server_key: str | None = None,
+        project_env: str | None = None,
+        header_name: str = "x-api-key",
+        default_expiry: timedelta | int | float | str | None = timedelta(days=90),
+        leeway: float = 0,
+        max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
+        environment: str | None = None,
+        is_revoked: Callable[[Any], bool] | None = None,
+        fail_open: bool = True,
+        server_timeout: float = 3.0,
+        implementation: str | None = None,
+    ) -> None:
+        raw_secrets = _resolve_secrets(secret, secrets)
+        weak = sum(1 for s in raw_secrets if len(s) < MIN_SECRET_BYTES)
+        if weak:
+            warnings.warn(
+                f"{weak} of the {len(raw_secrets)} signing secret(s) is shorter than "
+                f"{MIN_SECRET_BYTES} bytes; generate a strong one with: openssl rand -hex 32",
+                WeakSecretWarning,
+                stacklevel=2,
+            )
+        if type(max_key_length) is not int or max_key_length < 64:
+            raise ApikeeConfigError("max_key_length must be an int of at least 64")
+        if isinstance(leeway, timedelta):
+            leeway = leeway.total_seconds()
+        if isinstance(leeway, bool) or not isinstance(leeway, (int, float)) or not (
+            0 <= leeway < math.inf
+        ):
+            raise ApikeeConfigError("leeway must be a finite number of seconds >= 0")
+        if not isinstance(header_name, str) or not header_name.strip():
+            raise ApikeeConfigError("header_name must be a non-empty string")
+        expiry_timestamp(default_expiry, time.time())  # fail now, not at the first create()
+        backend = load_backend(implementation)
+        self._backend_name = "native" if backend.__name__.endswith("_core_c") else "pure"
+        self._b62encode = backend.b62encode
+        self._verifier = backend.Verifier(raw_secrets, max_key_length, leeway)
+        self._secret_count = len(raw_secrets)
+        self._header = header_name.lower()
+        self._expiry = default_expiry
+        self._environment = environment
+        self._is_revoked = is_revoked
+        self._fail_open = fail_open
+        self._timeout = server_timeout
+        self._server_key = server_key or _env("APIKEE_SERVER_KEY")
+        self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
+        self._extra_checks = environment is not None or is_revoked is not None
+
+    # ── configuration, readable ─────────────────────────────────────────────────────────────
+
+    @property
+    def header_name(self) -> str:
+        """The (lower-case) header the integrations read the key from."""
+        return self._header
+
+    @property
+    def secret_count(self) -> int:
+        """How many secrets are tried when verifying (never the secrets themselves)."""
+        return self._secret_count
+
+    @property
+    def max_key_length(self) -> int:
+        """Longer keys are rejected with ``INVALID_FORMAT`` before any decoding."""
+        return self._verifier.max_key_length
+
+    @property
+    def implementation(self) -> str:
+        """``"native"`` or ``"pure"``: which hot path this instance uses."""
+        return self._backend_name
+
+    @property
+    def project_env(self) -> str | None:
+        """The apikee.dev project environment slug, if configured."""
+        return self._project_env
+
+    @property
+    def server_mode(self) -> bool:
+        """Always False: this version verifies locally only (no apikee.dev calls)."""
+        return False
+
+    def __repr__(self) -> str:
+        return (
+            f"Apikee(secrets={self._secret_count}, header_name={self._header!r}, "
+            f"implementation={self._backend_name!r})"
+        )
+
+    # ── issuing ─────────────────────────────────────────────────────────────────────────────
+
+    def create(
+        self,
+        tenant: str | KeyOptions,
+        *,
+        scopes: Iterable[str] | None = None,
+        expires_in: timedelta | datetime | int | float | str | None | object = ...,
+        not_before: datetime | timedelta | int | float | None = None,
+        meta: dict[str, Any] | None = None,
+        environment: str = "production",
+        client_name: str | None = None,
+        client_type: str = "service",
+        template_id: str | None = None,
+        ip_whitelist: list[str] | None = None,
+    ) -> str:
+        """Create a signed key for ``tenant``; returns the key string (store it nowhere).
+
+        ``expires_in``: a timedelta, an absolute datetime (naive = UTC), seconds, a duration
+        string (``"90d"``, ``"24h"``, ``"60m"``, ``"3600s"``, ``"1w"``), or ``None`` for a key that
+        never expires; default ``default_expiry`` (90 days). ``client_name``, ``client_type``,
+        ``template_id`` and ``ip_whitelist`` are accepted for apikee 0.1.2 compatibility and have
+        no effect (there is no server mode yet).
+        """
+        if isinstance(tenant, KeyOptions):
+            options = tenant
+            return self.create(
+                options.tenant,
+                scopes=options.scopes,
+                expires_in=options.expires_in,
+                not_before=options.not_before,
+                meta=options.meta,
+                environment=options.environment,
+            )
+        if not isinstance(tenant, str):
+            raise TypeError(f"tenant must be a str, not {type(tenant).__name__}")
+        if isinstance(scopes, (str, bytes)):
+            raise TypeError("scopes must be a list of strings, not a single string")
+        scope_list = list(scopes or ())
+        for scope in scope_list:
+            if not isinstance(scope, str):
+                raise TypeError(f"every scope must be a str, not {type(scope).__name__}")
+        if not isinstance(environment, str):
+            raise TypeError("environment must be a str")
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError("meta must be a dict")
+        now = time.time()
+        claims: dict[str, Any] = {
+            "id": new_key_id(),
+            "tid": tenant,
+            "scp": scope_list,
+            "env": environment,
+        }
+        exp = expiry_timestamp(self._expiry if expires_in is ... else expires_in, now)
+        if exp is not None:
+            claims["exp"] = exp
+        if not_before is not None:
+            claims["nbf"] = instant_timestamp(not_before, now, "not_before")
+        if meta:
+            claims["meta"] = meta
+        try:
+            text = json.dumps(claims, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            payload = text.encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the claims cannot be encoded as JSON: {exc}") from None
+        signature = self._verifier.sign(payload).lstrip(b"\x00")  # canonical: no leading '0'
+        key = f"{PREFIX}{self._b62encode(payload)}.{self._b62encode(signature)}"
+        if len(key) > self.max_key_length:
+            raise ValueError(
+                f"the key would be {len(key)} characters, over max_key_length="
+                f"{self.max_key_length}; make meta smaller"
+            )
+        return key
+
+    # ── verifying ───────────────────────────────────────────────────────────────────────────
+
+    def verify(
+        self,
+        key: Any,
+        *,
+        now: float | None = None,
+        scopes: Iterable[str] | None = None,
+        any_of: bool = False,
+    ) -> ApikeeClaims:
+        """Verify a key (str, or the raw header bytes) and return its claims.
+
+        Raises :class:`ApikeeError` (and nothing else, whatever ``key`` is) with the code of the
+        first failing check (SPEC section 2). ``now`` (unix seconds) makes tests deterministic.
+        ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
+        give ``INSUFFICIENT_SCOPE``.
+        """
+        if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float))):
+            raise TypeError("now must be unix seconds (int or float)")
+        claims = self._verifier.verify(key, now)
+        if self._extra_checks:
+            self._check_extra(claims)
+        if scopes:
+            self.check_scopes(claims, scopes, any_of=any_of)
+        return claims
+
+    def _check_extra(self, claims: ApikeeClaims) -> None:
+        if self._is_revoked is not None and self._is_revoked(claims):
+            raise ApikeeError(ErrorCode.REVOKED, "the key has been revoked")
+        if self._environment is not None and claims.environment != self._environment:
+            raise ApikeeError(
+                ErrorCode.WRONG_ENVIRONMENT,
+                f"the key is for environment {claims.environment!r}, not {self._environment!r}",
+            )
+
+    @staticmethod
+    def check_scopes(claims: Any, required: Iterable[str], *, any_of: bool = False) -> None:
+        """Raise ``INSUFFICIENT_SCOPE`` unless the claims grant the required scopes."""
+        required = [required] if isinstance(required, str) else list(required)
+        if scopes_satisfied(claims.scopes, required, any_of=any_of):
+            return
+        wanted = missing_scopes(claims.scopes, required)
+        joiner = " or " if any_of else ", "
+        raise ApikeeError(
+            ErrorCode.INSUFFICIENT_SCOPE, f"the key lacks the required scope(s): {joiner.join(wanted)}"
+        )
+
+    def protect(self, header_value: Any) -> ApikeeClaims:
+        """Inline guard for any framework: ``apikee.protect(request.headers.get("x-api-key"))``."""
+        if header_value is None or header_value == "" or header_value == b"":
+            raise ApikeeError(ErrorCode.MISSING_KEY, f"the '{self._header}' header is required")
+        return self.verify(header_value)
+
+    # ── integrations (imported lazily: the base install has no framework dependency) ─────────
+
+    @property
+    def middleware(self) -> type:
+        """An ASGI middleware class bound to this instance: ``app.add_middleware(apikee.middleware)``."""
+        from .asgi import ApikeeMiddleware
+
+        bound = self
+
+        class BoundApikeeMiddleware(ApikeeMiddleware):
+            def __init__(self, app: Any, **options: Any) -> None:
+                options.setdefault("apikee", bound)
+                super().__init__(app, **options)
+
+        return BoundApikeeMiddleware
+
+    def configure_swagger(self, app: Any) -> None:
+        """Add the ``ApikeeAuth`` header security scheme to a FastAPI app's OpenAPI schema."""
+        from .fastapi import add_security_scheme
+
+        add_security_scheme(app, self._header)
+
+
+_instance: Apikee | None = None
+
+
+def get_apikee() -> Apikee:
+    """A shared instance built once from the environment (``APIKEE_SECRET``…)."""
+    global _instance
+    if _instance is None:
+        _instance = Apikee()
+    return _instance

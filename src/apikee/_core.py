@@ -1,0 +1,73 @@
+"""Dispatcher: picks the compiled hot path or its pure twin. Every other module imports this.
+
+Pure when ``APIKEE_NO_EXTENSIONS`` is set to a true value or the interpreter is not CPython;
+otherwise the compiled ``_core_c``, falling back to pure on ``ImportError`` (recorded in
+``IMPORT_ERROR`` so ``apikee info`` and the tests can say why). ``IMPLEMENTATION`` reports what
+actually loaded.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import TYPE_CHECKING, Any
+
+from ._switch import extensions_disabled
+
+IMPORT_ERROR: str | None = None
+REASON: str
+
+if TYPE_CHECKING:
+    from ._core_py import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
+
+    IMPLEMENTATION = "pure"
+elif extensions_disabled():
+    from ._core_py import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
+
+    IMPLEMENTATION, REASON = "pure", "APIKEE_NO_EXTENSIONS is set"
+elif platform.python_implementation() != "CPython":
+    from ._core_py import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
+
+    IMPLEMENTATION, REASON = "pure", f"{platform.python_implementation()} is not CPython"
+else:
+    try:
+        from ._core_c import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
+
+        IMPLEMENTATION, REASON = "native", "compiled extension loaded"
+    except ImportError as exc:
+        from ._core_py import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
+
+        IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
+        IMPLEMENTATION, REASON = "pure", f"the compiled extension did not load ({IMPORT_ERROR})"
+
+
+
+def load_backend(name: str | None) -> Any:
+    """The implementation module by name (``"native"``/``"pure"``), or the dispatched one (None).
+
+    For tests and for ``Apikee(implementation=...)``; raises ImportError when ``"native"`` is
+    asked for and the extension cannot load.
+    """
+    if name is None:
+        name = IMPLEMENTATION
+    if name == "pure":
+        from . import _core_py
+
+        return _core_py
+    if name == "native":
+        from . import _core_c
+
+        return _core_c
+    raise ValueError(f"implementation must be 'native', 'pure' or None, not {name!r}")
+
+
+__all__ = [
+    "load_backend",
+    "IMPLEMENTATION",
+    "REASON",
+    "IMPORT_ERROR",
+    "ApikeeClaims",
+    "Verifier",
+    "b62decode",
+    "b62encode",
+    "constant_time_compare",
+]

@@ -1,0 +1,407 @@
+"""Pure-Python implementation of apikee's hot path: the readable reference.
+
+``_core_c.pyx`` is its compiled twin: same public names, same signatures, same docstrings, same
+results and same exceptions (``tests/test_differential.py`` holds them to it). A change to one
+lands in the other in the same commit. Nothing outside ``_core.py`` imports this module directly.
+
+Public names: ``b62encode``, ``b62decode``, ``constant_time_compare``, ``ApikeeClaims``,
+``Verifier``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import time
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from . import _errors as E
+from ._errors import ApikeeError
+from ._frozen import deep_copy, freeze
+from ._msgpack import load_msgpack
+from ._scopes import scopes_satisfied
+
+__all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+PREFIX = "apikee_"
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
+MAX_SIGNATURE_DIGITS = 43  # 62**43 > 2**256 > 62**42
+
+# bytes.translate table: base62 digit value for alphabet bytes, 0xFF for every other byte.
+_DIGIT_OF = bytearray(b"\xff" * 256)
+for _value, _char in enumerate(ALPHABET.encode("ascii")):
+    _DIGIT_OF[_char] = _value
+_DIGIT_OF = bytes(_DIGIT_OF)
+_ENCODE_CHUNK = 62**10  # ten digits per bigint division when encoding
+_BLOCK = 64  # SHA-256 block size, for the HMAC pads
+_MISSING = object()
+
+
+# ── base62 codec ────────────────────────────────────────────────────────────────────────────
+
+
+def _digits_to_int(digits: bytes) -> int:
+    """Integer from base62 digit values (each 0..61), most significant first."""
+    n = 0
+    for d in digits:
+        n = n * 62 + d
+    return n
+
+
+def b62encode(data: bytes) -> str:
+    """Encode bytes as base62 (alphabet 0-9A-Za-z), most significant digit first.
+
+    Each leading zero byte becomes a leading ``"0"`` so every byte string round-trips through
+    :func:`b62decode`; for input that does not start with a zero byte this is exactly the wire
+    encoding of an apikee field. ``b""`` encodes to ``""``.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"b62encode() argument must be bytes-like, not {type(data).__name__}")
+    data = bytes(data)
+    stripped = data.lstrip(b"\x00")
+    zeros = len(data) - len(stripped)
+    n = int.from_bytes(stripped, "big")
+    out: list[str] = []
+    while n >= _ENCODE_CHUNK:
+        n, chunk = divmod(n, _ENCODE_CHUNK)
+        for _ in range(10):
+            chunk, d = divmod(chunk, 62)
+            out.append(ALPHABET[d])
+    while n:
+        n, d = divmod(n, 62)
+        out.append(ALPHABET[d])
+    out.reverse()
+    return "0" * zeros + "".join(out)
+
+
+def b62decode(text: str) -> bytes:
+    """Decode base62 text made by :func:`b62encode` back to bytes.
+
+    Each leading ``"0"`` becomes a zero byte. Raises ``TypeError`` for a non-``str`` argument
+    and ``ValueError`` for a character outside the alphabet (no other exception).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"b62decode() argument must be str, not {type(text).__name__}")
+    if not text.isascii():
+        raise ValueError("invalid base62 character")
+    digits = text.encode("ascii").translate(_DIGIT_OF)
+    if b"\xff" in digits:
+        raise ValueError("invalid base62 character")
+    stripped = digits.lstrip(b"\x00")
+    n = _digits_to_int(stripped)
+    return b"\x00" * (len(digits) - len(stripped)) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
+def constant_time_compare(a: bytes, b: bytes) -> bool:
+    """Compare two byte strings in time that depends only on their length.
+
+    Returns ``False`` for different lengths. Both arguments must be bytes-like.
+    """
+    if not isinstance(a, (bytes, bytearray, memoryview)) or not isinstance(
+        b, (bytes, bytearray, memoryview)
+    ):
+        raise TypeError("constant_time_compare() arguments must be bytes-like")
+    return hmac.compare_digest(a, b)
+
+
+# ── claims ──────────────────────────────────────────────────────────────────────────────────
+
+
+def _to_datetime(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+class ApikeeClaims:
+    """The verified claims of a key; read-only.
+
+    Attributes: ``id``, ``tenant``, ``scopes`` (tuple), ``environment``, ``exp`` and ``nbf`` (the
+    raw unix-seconds numbers or ``None``), ``raw_key``; properties ``expires_at`` and
+    ``not_before`` (aware UTC datetimes, built only when read), ``meta`` (a read-only mapping).
+    ``to_dict()`` gives every claim of the payload, unknown ones included.
+    """
+
+    __slots__ = ("id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "_claims")
+
+    def __init__(
+        self,
+        id: str = "",
+        tenant: str = "",
+        scopes: Iterable[str] = (),
+        expires_at: datetime | None = None,
+        not_before: datetime | None = None,
+        environment: str = "production",
+        meta: dict | None = None,
+        raw_key: str = "",
+        *,
+        exp: float | None = None,
+        nbf: float | None = None,
+    ) -> None:
+        # The public constructor (tests, dependency overrides); verify() builds claims itself.
+        if expires_at is not None and exp is None:
+            exp = expires_at.timestamp()
+        if not_before is not None and nbf is None:
+            nbf = not_before.timestamp()
+        scopes = tuple(scopes)
+        claims: dict[str, Any] = {"id": id, "tid": tenant, "scp": list(scopes), "env": environment}
+        if exp is not None:
+            claims["exp"] = exp
+        if nbf is not None:
+            claims["nbf"] = nbf
+        if meta:
+            claims["meta"] = deep_copy(dict(meta))
+        _init_claims(self, id, tenant, scopes, environment, exp, nbf, raw_key, claims)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ApikeeClaims is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ApikeeClaims is read-only")
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """Expiry as an aware UTC datetime, or ``None`` for a key that never expires."""
+        return _to_datetime(self.exp)
+
+    @property
+    def not_before(self) -> datetime | None:
+        """Start of validity as an aware UTC datetime, or ``None``."""
+        return _to_datetime(self.nbf)
+
+    @property
+    def meta(self) -> Any:
+        """The ``meta`` claim as a read-only mapping (nested lists as tuples)."""
+        return freeze(self._claims.get("meta", {}))
+
+    def has_scopes(self, *required: str, any_of: bool = False) -> bool:
+        """Whether the key grants all (or, with ``any_of=True``, any) of the scopes.
+
+        ``"*"`` grants every scope, ``"res:*"`` every ``"res:..."`` scope.
+        """
+        return scopes_satisfied(self.scopes, required, any_of=any_of)
+
+    def to_dict(self) -> dict:
+        """A fresh mutable copy of every claim in the payload, under its wire name."""
+        return deep_copy(self._claims)
+
+    def __repr__(self) -> str:
+        expires = "never" if self.exp is None else self.expires_at.isoformat()
+        return (
+            f"ApikeeClaims(id={self.id!r}, tenant={self.tenant!r}, scopes={self.scopes!r}, "
+            f"environment={self.environment!r}, expires_at={expires})"
+        )
+
+    def __reduce__(self):
+        return (_claims_from_dict, (self._claims, self.raw_key))
+
+
+# Slot setters bypass the read-only __setattr__ (and are faster than going through it).
+_SLOT_SETTERS = tuple(getattr(ApikeeClaims, name).__set__ for name in ApikeeClaims.__slots__)
+
+
+def _init_claims(obj, id, tenant, scopes, environment, exp, nbf, raw_key, claims) -> None:
+    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_raw, s_claims = _SLOT_SETTERS
+    s_id(obj, id)
+    s_tenant(obj, tenant)
+    s_scopes(obj, scopes)
+    s_env(obj, environment)
+    s_exp(obj, exp)
+    s_nbf(obj, nbf)
+    s_raw(obj, raw_key)
+    s_claims(obj, claims)
+
+
+def _claim_error(name: str, expected: str) -> ApikeeError:
+    return ApikeeError(E.ErrorCode.INVALID_CLAIMS, E.MSG_CLAIM_TYPE.format(name, expected))
+
+
+def _timestamp_claim(claims: dict, name: str) -> float | None:
+    value = claims.get(name, _MISSING)
+    if value is _MISSING:
+        return None
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        if 0 <= value <= MAX_TIMESTAMP:
+            return value
+    raise _claim_error(name, "a number of unix seconds from 0 to 253402300799")
+
+
+def _text_claim(claims: dict, name: str, default: str) -> str:
+    value = claims.get(name, default)
+    if type(value) is not str:
+        raise _claim_error(name, "a string")
+    return value
+
+
+def _claims_from_dict(claims: Any, raw_key: str) -> ApikeeClaims:
+    """Validate a decoded payload (SPEC section 1 types) and build the claims object."""
+    if type(claims) is not dict:
+        raise ApikeeError(E.ErrorCode.INVALID_CLAIMS, E.MSG_NOT_OBJECT)
+    key_id = _text_claim(claims, "id", "")
+    tenant = _text_claim(claims, "tid", "")
+    scopes = claims.get("scp", ())
+    if type(scopes) is list:
+        for scope in scopes:
+            if type(scope) is not str:
+                raise _claim_error("scp", "a list of strings")
+        scopes = tuple(scopes)
+    elif scopes != ():
+        raise _claim_error("scp", "a list of strings")
+    environment = _text_claim(claims, "env", "production")
+    exp = _timestamp_claim(claims, "exp")
+    nbf = _timestamp_claim(claims, "nbf")
+    meta = claims.get("meta", _MISSING)
+    if meta is not _MISSING and type(meta) is not dict:
+        raise _claim_error("meta", "an object")
+    obj = ApikeeClaims.__new__(ApikeeClaims)
+    _init_claims(obj, key_id, tenant, scopes, environment, exp, nbf, raw_key, claims)
+    return obj
+
+
+def _load_payload(payload: bytes) -> Any:
+    """JSON when the first byte is ASCII, else legacy MessagePack (SPEC section 1)."""
+    if payload[0] >= 0x80:
+        return load_msgpack(payload)
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApikeeError(E.ErrorCode.DECODE_ERROR, E.MSG_BAD_UTF8) from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError, too many digits, too deep
+        raise ApikeeError(E.ErrorCode.DECODE_ERROR, E.MSG_BAD_JSON) from None
+
+
+# ── the verifier ────────────────────────────────────────────────────────────────────────────
+
+
+def _hmac_states(secret: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after absorbing the HMAC inner and outer pads (RFC 2104)."""
+    if len(secret) > _BLOCK:
+        secret = hashlib.sha256(secret).digest()
+    secret = secret.ljust(_BLOCK, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in secret))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in secret))
+    return inner, outer
+
+
+class Verifier:
+    """Signs payloads and verifies keys for a fixed list of secrets.
+
+    ``secrets`` are the raw secret bytes, current first (it signs); every one of them is tried
+    when verifying. The HMAC pads are absorbed once here, never per call. ``max_key_length``
+    bounds a key before any decoding; ``leeway`` (seconds) widens the ``exp``/``nbf`` window.
+    """
+
+    __slots__ = ("_states", "_max_key_length", "_leeway")
+
+    def __init__(self, secrets: Sequence[bytes], max_key_length: int = 8192, leeway: float = 0) -> None:
+        secrets = list(secrets)
+        if not secrets:
+            raise ValueError("at least one secret is required")
+        for secret in secrets:
+            if type(secret) is not bytes or not secret:
+                raise TypeError("secrets must be non-empty bytes")
+        if type(max_key_length) is not int or max_key_length < 1:
+            raise ValueError("max_key_length must be a positive int")
+        if type(leeway) not in (int, float) or not (0 <= leeway < math.inf):
+            raise ValueError("leeway must be a finite number of seconds >= 0")
+        self._states = [_hmac_states(secret) for secret in secrets]
+        self._max_key_length = max_key_length
+        self._leeway = leeway
+
+    @property
+    def max_key_length(self) -> int:
+        """Keys longer than this many characters are rejected before decoding."""
+        return self._max_key_length
+
+    @property
+    def leeway(self) -> float:
+        """Seconds of tolerance on ``exp`` and ``nbf``."""
+        return self._leeway
+
+    def sign(self, payload: bytes) -> bytes:
+        """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""
+        inner, outer = self._states[0]
+        inner = inner.copy()
+        inner.update(payload)
+        outer = outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def verify(self, key: Any, now: float | None = None) -> ApikeeClaims:
+        """Verify a key (``str`` or ``bytes``) and return its claims.
+
+        Follows SPEC section 2 check by check; every failure is an :class:`ApikeeError` and no
+        other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
+        current time).
+        """
+        code = E.ErrorCode
+        # 1-2: type, emptiness, length (before anything costs more than O(1)).
+        if isinstance(key, str):
+            key = str.__str__(key)  # an exact str, whatever a subclass overrides
+        elif isinstance(key, bytes):
+            if not key:
+                raise ApikeeError(code.MISSING_KEY, E.MSG_MISSING)
+            if len(key) > self._max_key_length:
+                raise ApikeeError(code.INVALID_FORMAT, E.MSG_TOO_LONG.format(self._max_key_length))
+            key = key.decode("latin-1")  # one char per byte: same lengths, same checks
+        elif key is None:
+            raise ApikeeError(code.MISSING_KEY, E.MSG_MISSING)
+        else:
+            raise ApikeeError(code.INVALID_FORMAT, E.MSG_NOT_TEXT)
+        if not key:
+            raise ApikeeError(code.MISSING_KEY, E.MSG_MISSING)
+        if len(key) > self._max_key_length:
+            raise ApikeeError(code.INVALID_FORMAT, E.MSG_TOO_LONG.format(self._max_key_length))
+        # 3: prefix.
+        if not key.startswith(PREFIX):
+            raise ApikeeError(code.INVALID_PREFIX, E.MSG_PREFIX)
+        # 4: structure.
+        body = key[7:]
+        payload_text, dot, signature_text = body.partition(".")
+        if not payload_text or not signature_text or "." in signature_text:
+            raise ApikeeError(code.INVALID_FORMAT, E.MSG_STRUCTURE)
+        # 5: alphabet, then canonical form.
+        if not body.isascii():
+            raise ApikeeError(code.DECODE_ERROR, E.MSG_BAD_CHAR)
+        payload_digits = payload_text.encode("ascii").translate(_DIGIT_OF)
+        signature_digits = signature_text.encode("ascii").translate(_DIGIT_OF)
+        if b"\xff" in payload_digits or b"\xff" in signature_digits:
+            raise ApikeeError(code.DECODE_ERROR, E.MSG_BAD_CHAR)
+        if payload_digits[0] == 0 or signature_digits[0] == 0:
+            raise ApikeeError(code.DECODE_ERROR, E.MSG_NON_CANONICAL)
+        # 6: signature, against every secret, before the payload is looked at.
+        if len(signature_digits) > MAX_SIGNATURE_DIGITS:
+            raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
+        signature = _digits_to_int(signature_digits)
+        if signature >> 256:
+            raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
+        signature = signature.to_bytes(32, "big")
+        n = _digits_to_int(payload_digits)
+        payload = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        matched = False
+        for inner, outer in self._states:  # no early exit: time does not tell which matched
+            inner = inner.copy()
+            inner.update(payload)
+            outer = outer.copy()
+            outer.update(inner.digest())
+            matched |= hmac.compare_digest(outer.digest(), signature)
+        if not matched:
+            raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE)
+        # 7-8: parse and type-check the now authenticated payload.
+        claims = _claims_from_dict(_load_payload(payload), key)
+        # 9: time window.
+        if now is None:
+            now = time.time()
+        if claims.exp is not None and now > claims.exp + self._leeway:
+            raise ApikeeError(code.EXPIRED, E.MSG_EXPIRED)
+        if claims.nbf is not None and now < claims.nbf - self._leeway:
+            raise ApikeeError(code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
+        return claims
+
+    def __repr__(self) -> str:
+        return f"Verifier(secrets={len(self._states)}, max_key_length={self._max_key_length})"

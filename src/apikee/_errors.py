@@ -1,0 +1,85 @@
+"""The one exception type of apikee, its codes, and the messages both implementations share.
+
+Messages live here, not in the implementations, so that the pure module and the compiled one
+raise byte-for-byte identical errors (the differential tests compare them). No message ever
+contains a secret or a key.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ApikeeError", "ErrorCode", "http_status"]
+
+
+class ErrorCode:
+    """The machine-readable codes carried by :class:`ApikeeError` (SPEC section 2)."""
+
+    MISSING_KEY = "MISSING_KEY"
+    INVALID_FORMAT = "INVALID_FORMAT"
+    INVALID_PREFIX = "INVALID_PREFIX"
+    DECODE_ERROR = "DECODE_ERROR"
+    INVALID_SIGNATURE = "INVALID_SIGNATURE"
+    INVALID_CLAIMS = "INVALID_CLAIMS"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    REVOKED = "REVOKED"
+    INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
+    WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
+
+
+class ApikeeError(Exception):
+    """A key failed verification (or a later check the caller asked for).
+
+    ``code`` is one of :class:`ErrorCode`; ``message`` is a sentence for humans. Neither ever
+    contains the key or a secret, so both are safe to log and to send back to the client.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ApikeeError({self.code!r}, {self.message!r})"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def __reduce__(self):  # keep the two-argument constructor picklable
+        return (type(self), (self.code, self.message))
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status the integrations answer with: 403 for a missing scope, else 401."""
+        return http_status(self.code)
+
+    def to_dict(self) -> dict:
+        """The JSON body the integrations send: ``{"error": code, "message": message}``."""
+        return {"error": self.code, "message": self.message}
+
+
+def http_status(code: str) -> int:
+    """HTTP status for an error code (SPEC section 2)."""
+    return 403 if code == ErrorCode.INSUFFICIENT_SCOPE else 401
+
+
+# Messages shared by both implementations of the verify path.
+MSG_MISSING = "no API key was given"
+MSG_NOT_TEXT = "the key must be str or bytes"
+MSG_TOO_LONG = "the key is longer than the allowed maximum of {} characters"
+MSG_PREFIX = "the key does not start with 'apikee_'"
+MSG_STRUCTURE = "the key must be 'apikee_<payload>.<signature>' with two non-empty fields"
+MSG_BAD_CHAR = "the key contains a character outside the base62 alphabet"
+MSG_NON_CANONICAL = "a key field starts with '0' (non-canonical encoding)"
+MSG_SIG_TOO_LONG = "the signature is longer than an HMAC-SHA256"
+MSG_BAD_SIGNATURE = "the key signature is invalid"
+MSG_BAD_JSON = "the key payload is not valid JSON"
+MSG_BAD_UTF8 = "the key payload is not valid UTF-8"
+MSG_BAD_MSGPACK = "the key payload is not valid MessagePack"
+MSG_NO_MSGPACK = (
+    "the key payload is MessagePack (issued by an older SDK); "
+    "install the optional dependency: pip install 'apikee[msgpack]'"
+)
+MSG_NOT_OBJECT = "the key claims are not an object"
+MSG_CLAIM_TYPE = "claim '{}' must be {}"
+MSG_EXPIRED = "the key has expired"
+MSG_NOT_YET_VALID = "the key is not valid yet"

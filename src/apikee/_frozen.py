@@ -1,0 +1,34 @@
+"""Read-only views and deep copies of decoded claim values (lists, dicts, scalars).
+
+Kept out of the hot path: claims objects hold the decoded dict and build these views only when
+``meta`` or ``to_dict()`` is asked for.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["freeze", "deep_copy"]
+
+_EMPTY = MappingProxyType({})
+
+
+def freeze(value: Any) -> Any:
+    """A read-only deep view: dicts become mappingproxies, lists become tuples."""
+    if type(value) is dict:
+        if not value:
+            return _EMPTY
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if type(value) is list:
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def deep_copy(value: Any) -> Any:
+    """A fresh, mutable deep copy of decoded JSON/MessagePack data."""
+    if type(value) is dict:
+        return {k: deep_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [deep_copy(v) for v in value]
+    return value
