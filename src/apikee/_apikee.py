@@ -283,8 +283,6 @@ class Apikee:
         ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
         give ``INSUFFICIENT_SCOPE``.
         """
-        if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float))):
-            raise TypeError("now must be unix seconds (int or float)")
         claims = self._verifier.verify(key, now)
         if self._extra_checks:
             self._check_extra(claims)

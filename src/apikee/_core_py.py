@@ -344,11 +344,7 @@ class Verifier:
         if isinstance(key, str):
             key = str.__str__(key)  # an exact str, whatever a subclass overrides
         elif isinstance(key, bytes):
-            if not key:
-                raise ApikeeError(code.MISSING_KEY, E.MSG_MISSING)
-            if len(key) > self._max_key_length:
-                raise ApikeeError(code.INVALID_FORMAT, E.MSG_TOO_LONG.format(self._max_key_length))
-            key = key.decode("latin-1")  # one char per byte: same lengths, same checks
+            key = bytes.decode(key, "latin-1")  # one char per byte: same lengths, same checks
         elif key is None:
             raise ApikeeError(code.MISSING_KEY, E.MSG_MISSING)
         else:
@@ -394,13 +390,15 @@ class Verifier:
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE)
         # 7-8: parse and type-check the now authenticated payload.
         claims = _claims_from_dict(_load_payload(payload), key)
-        # 9: time window.
-        if now is None:
-            now = time.time()
-        if claims.exp is not None and now > claims.exp + self._leeway:
-            raise ApikeeError(code.EXPIRED, E.MSG_EXPIRED)
-        if claims.nbf is not None and now < claims.nbf - self._leeway:
-            raise ApikeeError(code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
+        # 9: time window (compared as floats, as the compiled twin does).
+        if claims.exp is not None or claims.nbf is not None:
+            now = time.time() if now is None else float(now)
+            if claims.exp is not None and now > claims.exp + self._leeway:
+                raise ApikeeError(code.EXPIRED, E.MSG_EXPIRED)
+            if claims.nbf is not None and now < claims.nbf - self._leeway:
+                raise ApikeeError(code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
+        elif now is not None:
+            float(now)  # a bad `now` fails the same way whether or not the key has times
         return claims
 
     def __repr__(self) -> str:
