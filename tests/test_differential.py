@@ -1,0 +1,232 @@
+"""Native against pure: equal results and equal exceptions on random and hostile input.
+
+These tests need both implementations at once, so they carry the ``native`` mark (deselected by
+``--no-native``) instead of running through the ``impl`` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from apikee import ApikeeError
+from apikee._core import load_backend
+
+pytestmark = pytest.mark.native
+
+native = load_backend("native")  # ImportError here fails the run: no silent skip
+pure = load_backend("pure")
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+NOW = 1_800_000_000
+secrets_st = st.lists(st.binary(min_size=1, max_size=80), min_size=1, max_size=5)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+claims_st = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=24) | json_values,
+        "tid": st.text() | json_values,
+        "scp": st.lists(st.text(max_size=10), max_size=4) | json_values,
+        "env": st.sampled_from(["production", "staging"]) | json_values,
+        "exp": st.integers(NOW - 100, NOW + 100) | st.floats() | json_values,
+        "nbf": st.integers(NOW - 100, NOW + 100) | json_values,
+        "meta": st.dictionaries(st.text(max_size=8), json_values, max_size=4) | json_values,
+        "extra": json_values,
+    },
+)
+
+
+def _call(function, *args):
+    try:
+        return ("ok", function(*args))
+    except (TypeError, ValueError) as exc:  # the codec's documented exceptions
+        return ("raise", type(exc).__name__, str(exc))
+
+
+def _outcome(verifier, key, now=NOW):
+    try:
+        claims = verifier.verify(key, now)
+    except ApikeeError as exc:
+        return ("error", exc.code, exc.message)
+    return (
+        "ok", claims.to_dict(), claims.id, claims.tenant, claims.scopes, claims.environment,
+        claims.exp, claims.nbf, claims.raw_key, claims.meta, repr(claims),
+    )
+
+
+def _key(payload: bytes, signature: bytes) -> str:
+    signature = signature.lstrip(b"\x00")
+    return "apikee_" + pure.b62encode(payload) + "." + pure.b62encode(signature)
+
+
+def _same(secrets, key, now=NOW):
+    left = _outcome(native.Verifier(secrets), key, now)
+    right = _outcome(pure.Verifier(secrets), key, now)
+    assert left == right
+    return left
+
+
+# ── codec ───────────────────────────────────────────────────────────────────────────────────
+
+
+@given(st.binary(max_size=300))
+def test_encode_equal(data: bytes) -> None:
+    assert native.b62encode(data) == pure.b62encode(data)
+    assert native.b62encode(bytearray(data)) == pure.b62encode(memoryview(data))
+
+
+@given(st.text(max_size=200) | st.text(alphabet=ALPHABET, max_size=300))
+def test_decode_equal_including_errors(text: str) -> None:
+    assert _call(native.b62decode, text) == _call(pure.b62decode, text)
+
+
+@given(st.binary(max_size=300))
+def test_mixed_pairs_round_trip(data: bytes) -> None:
+    assert pure.b62decode(native.b62encode(data)) == data
+    assert native.b62decode(pure.b62encode(data)) == data
+
+
+@given(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.lists(st.integers(), max_size=2)))
+def test_codec_type_errors_equal(value) -> None:
+    assert _call(native.b62encode, value) == _call(pure.b62encode, value)
+    if not isinstance(value, str):
+        assert _call(native.b62decode, value) == _call(pure.b62decode, value)
+
+
+@given(st.binary(max_size=40), st.binary(max_size=40))
+def test_constant_time_compare_equal(a: bytes, b: bytes) -> None:
+    assert native.constant_time_compare(a, b) == pure.constant_time_compare(a, b) == (a == b)
+    assert native.constant_time_compare(a, a) and pure.constant_time_compare(a, a)
+
+
+# ── verify ──────────────────────────────────────────────────────────────────────────────────
+
+
+@given(st.text(max_size=300) | st.binary(max_size=300), secrets_st)
+def test_arbitrary_keys(key, secrets) -> None:
+    _same(secrets, key)
+
+
+@given(st.text(alphabet=ALPHABET + "._", max_size=120).map(lambda s: "apikee_" + s), secrets_st)
+def test_key_shaped_text(key, secrets) -> None:
+    _same(secrets, key)
+
+
+@given(claims_st, secrets_st, st.data())
+def test_signed_claims_with_rotation(claims, secrets, data) -> None:
+    """Arbitrary claims, signed by one of 1-5 secrets (or by none), verified at various times."""
+    try:
+        payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=data.draw(st.booleans()))
+        payload = payload.encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        assume(False)
+    signer = data.draw(st.sampled_from(secrets + [b"not-configured"]))
+    key = _key(payload, pure.Verifier([signer]).sign(payload))
+    now = data.draw(st.integers(NOW - 200, NOW + 200) | st.floats(NOW - 200, NOW + 200))
+    _same(secrets, key, now)
+    _same(secrets, key.encode("ascii"), now)
+
+
+@given(st.binary(min_size=1, max_size=400), st.binary(min_size=1, max_size=40))
+def test_signed_arbitrary_payloads(payload, secret) -> None:
+    """Any bytes that pass the signature: JSON, MessagePack or garbage, same answer."""
+    assume(payload[0] != 0)
+    key = _key(payload, pure.Verifier([secret]).sign(payload))
+    _same([secret], key)
+
+
+@given(
+    st.sampled_from([
+        b'{"id":"x","tid":"t","scp":["a"],"exp":1800000000}',
+        b'{"tid":"t","meta":{"a":[1,2,{"b":null}],"c":true,"d":false}}',
+        b'{"tid":"Z\\u00fcrich","scp":["a","b"]}',
+        b'  {"tid" : "t" , "scp" : [ ] }  ',
+        b'{"exp":1.8e9}', b'{"exp":-0}', b'{"exp":01}', b'{"a":' + b"[" * 40 + b"]" * 40 + b"}",
+        b'{"tid":"t","tid":"u"}', b'{"x":12345678901234567890}', b'{"x":"\x7f"}', b'{"x":"\t"}',
+        b'{"x":"\xc3\xa9"}', b'{"x":"\xc3"}', b'{"x":NaN}', b'{"exp":Infinity}', b'{"a":1}x',
+        b'{"a":tru}', b'{"a":-}', b'{"a" 1}', b'{,}', b'{"a":1,}', b'[]', b'"s"', b'123',
+    ]),
+    st.binary(min_size=1, max_size=33),
+)
+def test_parser_edge_cases(payload, secret) -> None:
+    key = _key(payload, pure.Verifier([secret]).sign(payload))
+    _same([secret], key)
+
+
+@given(claims_st, st.data())
+def test_mutated_keys(claims, data) -> None:
+    payload = json.dumps(claims, separators=(",", ":")).encode()
+    secret = b"k" * 32
+    key = _key(payload, pure.Verifier([secret]).sign(payload))
+    chars = list(key)
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(0, len(chars)))
+        action = data.draw(st.sampled_from(["insert", "delete", "replace"]))
+        char = data.draw(st.sampled_from(list(ALPHABET + "._-+/= \x00é\u2024\ud800")))
+        if action == "insert":
+            chars.insert(position, char)
+        elif chars and position < len(chars):
+            if action == "delete":
+                del chars[position]
+            else:
+                chars[position] = char
+    _same([secret], "".join(chars))
+
+
+@given(st.integers(1, 60), st.integers(0, 9000))
+def test_length_limits(max_length, length) -> None:
+    key = "apikee_" + "a" * length
+    left = _outcome(native.Verifier([b"s"], max_length), key)
+    right = _outcome(pure.Verifier([b"s"], max_length), key)
+    assert left == right
+
+
+def test_non_string_inputs_equal() -> None:
+    class Weird:
+        def __bool__(self):
+            raise RuntimeError("no")
+
+        def __len__(self):
+            raise RuntimeError("no")
+
+    class Text(str):
+        def startswith(self, *args):
+            return True
+
+    class Raw(bytes):
+        def decode(self, *args):
+            return "apikee_x.y"
+
+    for value in [None, 0, 1.5, [], {}, object(), Weird(), bytearray(b"apikee_a.b"),
+                  memoryview(b"apikee_a.b"), Text("nope"), Raw(b"nope"), "", b""]:
+        _same([b"s" * 32], value)
+
+
+def test_signatures_wider_than_32_bytes() -> None:
+    payload = b'{"tid":"t"}'
+    too_big = (2**256).to_bytes(33, "big")
+    key = f"apikee_{pure.b62encode(payload)}.{pure.b62encode(too_big)}"
+    assert _same([b"s"], key)[1] == "INVALID_SIGNATURE"
+
+
+def test_claims_objects_behave_alike() -> None:
+    payload = b'{"id":"i","tid":"t","scp":["a","b:*"],"exp":1800000000,"meta":{"k":[1]}}'
+    key = _key(payload, pure.Verifier([b"s"]).sign(payload))
+    left, right = native.Verifier([b"s"]).verify(key, NOW), pure.Verifier([b"s"]).verify(key, NOW)
+    for claims in (left, right):
+        with pytest.raises(AttributeError):
+            claims.tenant = "x"
+        with pytest.raises(TypeError):
+            claims.meta["k"] = 2
+    assert left.expires_at == right.expires_at and left.not_before == right.not_before
+    assert left.has_scopes("a", "b:c") == right.has_scopes("a", "b:c") is True
+    assert left.has_scopes("z", "a", any_of=True) == right.has_scopes("z", "a", any_of=True) is True
+    assert repr(left) == repr(right)

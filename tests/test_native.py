@@ -1,0 +1,93 @@
+"""The compiled module itself: it is what loads by default, and its C primitives are right."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import subprocess
+import sys
+
+import pytest
+
+import apikee
+from apikee import _core
+
+pytestmark = pytest.mark.native
+
+NIST_SHA256 = [  # FIPS 180-2 appendix B and the usual extra vectors
+    (b"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+    (b"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+    (
+        b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+    ),
+    (
+        b"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopq"
+        b"klmnopqrlmnopqrsmnopqrstnopqrstu",
+        "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1",
+    ),
+    (b"a" * 1_000_000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+]
+
+
+@pytest.fixture(scope="module")
+def native():
+    return _core.load_backend("native")
+
+
+@pytest.fixture(params=["accelerated", "portable"])
+def sha_backend(request, native):
+    """Run SHA tests on both compression functions (SHA-NI where the CPU has it)."""
+    name = native._select_sha256(request.param == "accelerated")
+    yield name
+    native._select_sha256(True)
+
+
+def test_sha256_nist_vectors(native, sha_backend) -> None:
+    for message, digest in NIST_SHA256:
+        assert native._sha256_for_tests(message).hex() == digest
+
+
+def test_sha256_matches_hashlib_for_every_length(native, sha_backend) -> None:
+    data = os.urandom(2048)
+    for length in range(2049):
+        assert native._sha256_for_tests(data[:length]) == hashlib.sha256(data[:length]).digest()
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 31, 32, 63, 64, 65, 200])
+def test_hmac_matches_stdlib(native, sha_backend, key_length: int) -> None:
+    secret = os.urandom(key_length) or b"k"
+    signer = native.Verifier([secret])
+    for length in (0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000):
+        payload = os.urandom(length)
+        assert signer.sign(payload) == hmac.new(secret, payload, hashlib.sha256).digest()
+
+
+def test_default_import_is_native() -> None:
+    assert apikee.IMPLEMENTATION == "native", _core.REASON
+
+
+def _implementation_in_subprocess(env_value: str | None) -> str:
+    env = dict(os.environ)
+    env.pop("APIKEE_NO_EXTENSIONS", None)
+    if env_value is not None:
+        env["APIKEE_NO_EXTENSIONS"] = env_value
+    out = subprocess.run(
+        [sys.executable, "-c", "import apikee; print(apikee.IMPLEMENTATION)"],
+        env=env, capture_output=True, text=True, check=True, cwd=os.path.dirname(__file__),
+    )
+    return out.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "native"), ("", "native"), ("0", "native"), ("false", "native"), ("1", "pure"),
+     ("yes", "pure"), ("TRUE", "pure")],
+)
+def test_switch_in_a_fresh_interpreter(value: str | None, expected: str) -> None:
+    assert _implementation_in_subprocess(value) == expected
+
+
+def test_sha_backend_is_reported(native) -> None:
+    assert native._sha256_backend() in {"sha-ni", "portable"}
