@@ -313,7 +313,9 @@ class Apikee:
 
     def protect(self, header_value: Any) -> ApikeeClaims:
         """Inline guard for any framework: ``apikee.protect(request.headers.get("x-api-key"))``."""
-        if header_value is None or header_value == "" or header_value == b"":
+        # Exact types only: never call a hostile object's __eq__/__len__ here.
+        kind = type(header_value)
+        if header_value is None or ((kind is str or kind is bytes) and not header_value):
             raise ApikeeError(ErrorCode.MISSING_KEY, f"the '{self._header}' header is required")
         return self.verify(header_value)
 

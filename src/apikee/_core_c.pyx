@@ -9,8 +9,8 @@ decoding of both fields in machine words (``_b62.h``), HMAC-SHA256 from pad stat
 once per secret when the verifier is built (``_sha256.h``: self-contained SHA-256, SHA-NI when
 the CPU has it; the reason for not linking libcrypto is written there), a constant-time
 comparison of the 32 raw bytes against every secret, and a parser for the compact claims
-object that hands anything unusual (escapes, floats, deep nesting, errors) to ``json.loads`` so
-results never differ from it.
+object that hands anything unusual (escapes, floats, deep nesting, errors) to the shared general
+decoder (``_payload.py``, what the pure module uses) so results never differ from it.
 
 Public names: ``b62encode``, ``b62decode``, ``constant_time_compare``, ``ApikeeClaims``,
 ``Verifier``.
@@ -26,7 +26,6 @@ from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUn
 from libc.stdint cimport uint32_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
-import json as _json
 import math as _math
 import time as _time
 from datetime import datetime as _datetime, timezone as _timezone
@@ -34,7 +33,7 @@ from datetime import datetime as _datetime, timezone as _timezone
 from . import _errors as E
 from ._errors import ApikeeError
 from ._frozen import deep_copy, freeze
-from ._msgpack import load_msgpack
+from ._payload import MAX_DEPTH, load_payload as _load_general
 from ._scopes import scopes_satisfied
 
 cdef extern from "Python.h":
@@ -77,11 +76,12 @@ MAX_SIGNATURE_DIGITS = 43
 
 cdef enum:
     STACK_LIMBS = 96      # payloads up to 768 bytes (~1030 base62 digits) decode without malloc
-    MAX_JSON_DEPTH = 32   # deeper documents go to json.loads (same result, or its error)
+    MAX_JSON_DEPTH = 32   # = _payload.MAX_DEPTH; deeper documents go to the general decoder
+
+assert MAX_DEPTH == MAX_JSON_DEPTH  # the fast parser must give up exactly where the limit is
 
 cdef object _MISSING = object()
-cdef object _BAIL = object()  # the fast JSON parser's "let json.loads decide"
-cdef object _json_loads = _json.loads
+cdef object _BAIL = object()  # the fast JSON parser's "let the general decoder decide"
 cdef object _time_time = _time.time
 cdef object _isfinite = _math.isfinite
 cdef object _code = E.ErrorCode
@@ -356,7 +356,8 @@ cdef ApikeeClaims _build_claims(object claims, object raw_key):
 # A parser for the subset of JSON that keys are made of: objects, arrays, strings without
 # escapes, integers of up to 18 digits, true/false/null, at most MAX_JSON_DEPTH levels. Anything
 # else (escapes, floats, big numbers, deep nesting, any syntax error) returns _BAIL and the whole
-# payload goes to json.loads, exactly as the pure implementation does, so the two cannot differ.
+# payload goes to _payload.load_payload, the pure implementation's own decoder, so the two
+# cannot differ.
 
 
 cdef struct _Cursor:
@@ -542,7 +543,7 @@ cdef object _load_payload(const unsigned char *data, Py_ssize_t n):
     """JSON when the first byte is ASCII, else legacy MessagePack (SPEC section 1)."""
     cdef _Cursor c
     if data[0] >= 0x80:
-        return load_msgpack(PyBytes_FromStringAndSize(<const char *>data, n))
+        return _load_general(PyBytes_FromStringAndSize(<const char *>data, n))
     c.p = data
     c.end = data + n
     _skip_ws(&c)
@@ -553,14 +554,7 @@ cdef object _load_payload(const unsigned char *data, Py_ssize_t n):
             if c.p == c.end:
                 return value
     # Everything else: exactly what the pure implementation does.
-    try:
-        text = PyUnicode_DecodeUTF8(<const char *>data, n, NULL)
-    except UnicodeDecodeError:
-        raise ApikeeError(_code.DECODE_ERROR, E.MSG_BAD_UTF8) from None
-    try:
-        return _json_loads(text)
-    except (ValueError, RecursionError):
-        raise ApikeeError(_code.DECODE_ERROR, E.MSG_BAD_JSON) from None
+    return _load_general(PyBytes_FromStringAndSize(<const char *>data, n))
 
 
 # ── the verifier ────────────────────────────────────────────────────────────────────────────

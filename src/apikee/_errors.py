@@ -78,6 +78,7 @@ MSG_SIG_TOO_LONG = "the signature is longer than an HMAC-SHA256"
 MSG_BAD_SIGNATURE = "the key signature is invalid"
 MSG_BAD_JSON = "the key payload is not valid JSON"
 MSG_BAD_UTF8 = "the key payload is not valid UTF-8"
+MSG_TOO_DEEP = "the key payload nests deeper than 32 levels"
 MSG_BAD_MSGPACK = "the key payload is not valid MessagePack"
 MSG_NO_MSGPACK = (
     "the key payload is MessagePack (issued by an older SDK); "

@@ -1,0 +1,80 @@
+"""Decoding a signed payload in the general case, shared by both implementations.
+
+The pure implementation decodes every payload here; the compiled one parses the common compact
+claims object itself and hands everything else here, so an unusual payload gets the very same
+answer from both. The rules below make that answer independent of interpreter state (the
+caller's stack depth, ``sys.set_int_max_str_digits``) and stricter than ``json.loads``:
+
+- JSON is strict RFC 8259: ``NaN``/``Infinity`` are not JSON;
+- integers longer than ``MAX_INT_DIGITS`` digits are rejected (every Python accepts that many);
+- objects/arrays nested deeper than ``MAX_DEPTH`` levels (the claims object is level 1) are
+  rejected, so a claims object is always safe to copy and freeze recursively.
+
+All three are ``DECODE_ERROR``, as is invalid UTF-8 or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._errors import MSG_BAD_JSON, MSG_BAD_UTF8, MSG_TOO_DEEP, ApikeeError, ErrorCode
+from ._msgpack import load_msgpack
+
+__all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "load_json", "load_payload"]
+
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 640  # the lowest limit sys.set_int_max_str_digits() accepts
+
+
+def _parse_int(text: str) -> int:
+    if len(text) - (text[0] == "-") > MAX_INT_DIGITS:
+        raise ValueError("integer too long")
+    return int(text)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_reject_constant)
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether containers nest deeper than MAX_DEPTH (iterative: no recursion limit involved)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if type(node) is dict else node
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                if depth >= MAX_DEPTH:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def _checked(value: Any) -> Any:
+    if (type(value) is dict or type(value) is list) and _too_deep(value):
+        raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_TOO_DEEP)
+    return value
+
+
+def load_json(payload: bytes) -> Any:
+    """Strict UTF-8 JSON with the limits above; any failure is ``DECODE_ERROR``."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_UTF8) from None
+    try:
+        value = _DECODER.decode(text)
+    except (ValueError, RecursionError):  # JSONDecodeError, our limits, too deep for the stack
+        raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON) from None
+    return _checked(value)
+
+
+def load_payload(payload: bytes) -> Any:
+    """JSON when the first byte is ASCII, else legacy MessagePack (SPEC section 1)."""
+    if payload[0] >= 0x80:
+        return _checked(load_msgpack(payload))
+    return load_json(payload)
