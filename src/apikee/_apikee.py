@@ -138,7 +138,14 @@ class Apikee:
             raise ApikeeConfigError("leeway must be a finite number of seconds >= 0")
         if not isinstance(header_name, str) or not header_name.strip():
             raise ApikeeConfigError("header_name must be a non-empty string")
-        expiry_timestamp(default_expiry, time.time())  # fail now, not at the first create()
+        try:  # fail now, not at the first create()
+            expiry_timestamp(default_expiry, time.time())
+        except (TypeError, ValueError) as exc:
+            raise ApikeeConfigError(f"default_expiry: {exc}") from None
+        if is_revoked is not None and not callable(is_revoked):
+            raise ApikeeConfigError("is_revoked must be a callable taking the claims, or None")
+        if environment is not None and not isinstance(environment, str):
+            raise ApikeeConfigError("environment must be a str, or None")
         backend = load_backend(implementation)
         self._backend_name = "native" if backend.__name__.endswith("_core_c") else "pure"
         self._b62encode = backend.b62encode
@@ -152,7 +159,6 @@ class Apikee:
         self._timeout = server_timeout
         self._server_key = server_key or _env("APIKEE_SERVER_KEY")
         self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
-        self._extra_checks = environment is not None or is_revoked is not None
 
     # ── configuration, readable ─────────────────────────────────────────────────────────────
 
@@ -283,21 +289,37 @@ class Apikee:
         ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
         give ``INSUFFICIENT_SCOPE``.
         """
+        if now is not None and (
+            isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now)
+        ):
+            raise TypeError("now must be a finite number of unix seconds")
         claims = self._verifier.verify(key, now)
-        if self._extra_checks:
-            self._check_extra(claims)
-        if scopes:
-            self.check_scopes(claims, scopes, any_of=any_of)
-        return claims
-
-    def _check_extra(self, claims: ApikeeClaims) -> None:
+        # Later checks, in SPEC order: REVOKED, INSUFFICIENT_SCOPE, WRONG_ENVIRONMENT.
         if self._is_revoked is not None and self._is_revoked(claims):
             raise ApikeeError(ErrorCode.REVOKED, "the key has been revoked")
+        if scopes:
+            self.check_scopes(claims, scopes, any_of=any_of)
         if self._environment is not None and claims.environment != self._environment:
             raise ApikeeError(
                 ErrorCode.WRONG_ENVIRONMENT,
                 f"the key is for environment {claims.environment!r}, not {self._environment!r}",
             )
+        return claims
+
+    def verify_function(self) -> Callable[[Any], ApikeeClaims]:
+        """The cheapest callable equivalent to ``self.verify(key)`` (current time, no scopes).
+
+        For integrations that verify on every request: without ``is_revoked``/``environment``
+        (and without a subclass overriding ``verify``) it is the verifier's own method, one
+        Python call shorter.
+        """
+        if (
+            self._is_revoked is None
+            and self._environment is None
+            and type(self).verify is Apikee.verify
+        ):
+            return self._verifier.verify
+        return self.verify
 
     @staticmethod
     def check_scopes(claims: Any, required: Iterable[str], *, any_of: bool = False) -> None:

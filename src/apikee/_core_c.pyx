@@ -197,6 +197,13 @@ def constant_time_compare(a, b):
 # ── claims ──────────────────────────────────────────────────────────────────────────────────
 
 
+cdef object _utc_timestamp(object moment):
+    """Unix seconds of a datetime; a naive one is UTC (as everywhere in apikee)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_timezone.utc)
+    return moment.timestamp()
+
+
 cdef object _to_datetime(object value):
     return None if value is None else _datetime.fromtimestamp(value, tz=_timezone.utc)
 
@@ -235,9 +242,9 @@ cdef class ApikeeClaims:
     ):
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
         if expires_at is not None and exp is None:
-            exp = expires_at.timestamp()
+            exp = _utc_timestamp(expires_at)
         if not_before is not None and nbf is None:
-            nbf = not_before.timestamp()
+            nbf = _utc_timestamp(not_before)
         scopes = tuple(scopes)
         claims = {"id": id, "tid": tenant, "scp": list(scopes), "env": environment}
         if exp is not None:
@@ -287,6 +294,15 @@ cdef class ApikeeClaims:
             f"ApikeeClaims(id={self.id!r}, tenant={self.tenant!r}, scopes={self.scopes!r}, "
             f"environment={self.environment!r}, expires_at={expires})"
         )
+
+    def __eq__(self, other):
+        # By value, across both implementations' claims classes (same key, same claims).
+        if type(other).__name__ != "ApikeeClaims" or not hasattr(other, "to_dict"):
+            return NotImplemented
+        return self.raw_key == other.raw_key and self._claims == other.to_dict()
+
+    def __hash__(self):
+        return hash(self.raw_key)
 
     def __reduce__(self):
         return (_claims_from_dict, (self._claims, self.raw_key))

@@ -110,6 +110,13 @@ def constant_time_compare(a: bytes, b: bytes) -> bool:
 # ── claims ──────────────────────────────────────────────────────────────────────────────────
 
 
+def _utc_timestamp(moment: datetime) -> float:
+    """Unix seconds of a datetime; a naive one is UTC (as everywhere in apikee)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 def _to_datetime(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
 
@@ -141,9 +148,9 @@ class ApikeeClaims:
     ) -> None:
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
         if expires_at is not None and exp is None:
-            exp = expires_at.timestamp()
+            exp = _utc_timestamp(expires_at)
         if not_before is not None and nbf is None:
-            nbf = not_before.timestamp()
+            nbf = _utc_timestamp(not_before)
         scopes = tuple(scopes)
         claims: dict[str, Any] = {"id": id, "tid": tenant, "scp": list(scopes), "env": environment}
         if exp is not None:
@@ -192,6 +199,15 @@ class ApikeeClaims:
             f"ApikeeClaims(id={self.id!r}, tenant={self.tenant!r}, scopes={self.scopes!r}, "
             f"environment={self.environment!r}, expires_at={expires})"
         )
+
+    def __eq__(self, other: object) -> bool:
+        # By value, across both implementations' claims classes (same key, same claims).
+        if type(other).__name__ != "ApikeeClaims" or not hasattr(other, "to_dict"):
+            return NotImplemented
+        return self.raw_key == other.raw_key and self._claims == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.raw_key)
 
     def __reduce__(self):
         return (_claims_from_dict, (self._claims, self.raw_key))

@@ -1,0 +1,453 @@
+"""ApikeeClaims (both twins, through ``core`` / ``make_apikee``) and ApikeeError."""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import time
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+
+import pytest
+from conftest import OLD_SECRET, SECRET
+
+from apikee import ApikeeError, ErrorCode
+
+PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
+EXP = 1_900_000_000
+META = {"plan": "pro", "limits": {"rpm": 100, "tags": ["a", "b"]}, "list": [1, {"x": [2]}], "none": None}
+
+
+@pytest.fixture
+def key(apikee) -> str:
+    return apikee.create(
+        "acme",
+        scopes=["read", "write", "billing:*"],
+        meta=META,
+        expires_in=datetime.fromtimestamp(EXP, timezone.utc),
+        not_before=1_700_000_000,
+        environment="staging",
+    )
+
+
+@pytest.fixture
+def claims(apikee, key):
+    return apikee.verify(key, now=1_800_000_000)
+
+
+def thaw(value):
+    """The read-only views of ``claims.meta`` turned back into plain data."""
+    if isinstance(value, MappingProxyType):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+def signed_key(core, payload: bytes) -> str:
+    signature = core.Verifier([SECRET.encode()]).sign(payload).lstrip(b"\x00")
+    return "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
+
+
+# ── read-only ───────────────────────────────────────────────────────────────────────────────
+
+ATTRIBUTES = ["id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "meta", "expires_at", "not_before"]
+
+
+@pytest.mark.parametrize("name", ATTRIBUTES + ["anything_new", "__dict__"])
+def test_attributes_cannot_be_set(claims, name) -> None:
+    with pytest.raises(AttributeError):
+        setattr(claims, name, "changed")
+
+
+@pytest.mark.parametrize("name", ATTRIBUTES + ["anything_new"])
+def test_attributes_cannot_be_deleted(claims, name) -> None:
+    with pytest.raises(AttributeError):
+        delattr(claims, name)
+
+
+def test_values_are_unchanged_after_attempts(claims) -> None:
+    for name in ("tenant", "scopes"):
+        with pytest.raises(AttributeError):
+            setattr(claims, name, "x")
+    assert claims.tenant == "acme"
+    assert claims.scopes == ("read", "write", "billing:*")
+
+
+def test_scopes_is_a_tuple(claims) -> None:
+    assert type(claims.scopes) is tuple
+    assert claims.scopes == ("read", "write", "billing:*")
+
+
+def test_meta_cannot_be_modified(claims) -> None:
+    meta = claims.meta
+    assert thaw(meta) == META
+    with pytest.raises(TypeError):
+        meta["plan"] = "free"
+    with pytest.raises(TypeError):
+        del meta["plan"]
+    with pytest.raises(TypeError):
+        meta["limits"]["rpm"] = 1_000_000
+    with pytest.raises((TypeError, AttributeError)):
+        meta["limits"]["tags"].append("c")
+    with pytest.raises(TypeError):
+        meta["list"][1]["x"] = 3
+    assert claims.meta["plan"] == "pro"
+    assert claims.meta["limits"]["rpm"] == 100
+
+
+def test_meta_nested_lists_are_tuples(claims) -> None:
+    assert claims.meta["limits"]["tags"] == ("a", "b")
+    assert claims.meta["list"][0] == 1
+    assert isinstance(claims.meta["list"], tuple)
+    assert claims.meta["list"][1]["x"] == (2,)
+    assert not hasattr(claims.meta, "__setitem__") and not hasattr(claims.meta, "update")
+
+
+def test_copies_of_meta_do_not_reach_the_claims(claims) -> None:
+    shallow = dict(claims.meta)
+    shallow["plan"] = "free"
+    copied = claims.meta.copy()
+    copied["plan"] = "enterprise"
+    assert claims.meta["plan"] == "pro"
+    assert claims.to_dict()["meta"]["plan"] == "pro"
+
+
+def test_meta_is_empty_mapping_when_absent(apikee) -> None:
+    claims = apikee.verify(apikee.create("acme"))
+    assert dict(claims.meta) == {} and len(claims.meta) == 0
+    with pytest.raises(TypeError):
+        claims.meta["x"] = 1
+    assert apikee.verify(apikee.create("acme")).meta == {}  # and the shared empty view stays empty
+
+
+# ── times ───────────────────────────────────────────────────────────────────────────────────
+
+
+def test_expiry_and_start_are_aware_utc_datetimes(claims) -> None:
+    assert claims.expires_at == datetime.fromtimestamp(EXP, timezone.utc)
+    assert claims.not_before == datetime.fromtimestamp(1_700_000_000, timezone.utc)
+    for value in (claims.expires_at, claims.not_before):
+        assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
+
+
+def test_exp_and_nbf_are_the_raw_numbers(claims) -> None:
+    assert claims.exp == EXP and type(claims.exp) is int
+    assert claims.nbf == 1_700_000_000 and type(claims.nbf) is int
+
+
+def test_float_exp_keeps_its_fraction(apikee, core) -> None:
+    claims = apikee.verify(signed_key(core, b'{"exp":1900000000.25}'), now=0)
+    assert claims.exp == 1900000000.25
+    assert claims.expires_at == datetime(2030, 3, 17, 17, 46, 40, 250000, tzinfo=timezone.utc)
+
+
+def test_no_times_means_none(apikee) -> None:
+    claims = apikee.verify(apikee.create("acme", expires_in=None))
+    assert claims.exp is None and claims.expires_at is None
+    assert claims.nbf is None and claims.not_before is None
+
+
+def test_extreme_times(apikee, core) -> None:
+    claims = apikee.verify(signed_key(core, b'{"exp":253402300799,"nbf":0}'), now=0)
+    assert claims.expires_at == datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+    assert claims.not_before == datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+# ── scopes ──────────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "granted, required, any_of, expected",
+    [
+        (["read", "write"], ["read"], False, True),
+        (["read", "write"], ["read", "write"], False, True),
+        (["read", "write"], ["read", "admin"], False, False),
+        (["read", "write"], ["read", "admin"], True, True),
+        (["read", "write"], ["admin", "root"], True, False),
+        (["read", "write"], [], False, True),
+        (["read", "write"], [], True, True),
+        ([], ["read"], False, False),
+        ([], [], False, True),
+        (["*"], ["read", "anything:at:all"], False, True),
+        (["*"], ["x"], True, True),
+        (["res:*"], ["res:read"], False, True),
+        (["res:*"], ["res:read", "res:write:all"], False, True),
+        (["res:*"], ["resource:read"], False, False),
+        (["res:*"], ["res"], False, False),
+        (["res:*"], ["other:read"], False, False),
+        (["res:*"], ["RES:read"], False, False),
+        (["res:*", "other:read"], ["res:x", "other:read"], False, True),
+        (["re*"], ["read"], False, False),
+        (["re*"], ["re*"], False, True),
+        (["read"], ["READ"], False, False),
+        (["read"], ["*"], False, False),
+        (["res:read"], ["res:*"], False, False),
+        (["a:b:*"], ["a:b:c"], False, True),
+        (["a:b:*"], ["a:c"], False, False),
+    ],
+)
+def test_has_scopes(core, granted, required, any_of, expected) -> None:
+    claims = core.ApikeeClaims(tenant="acme", scopes=granted)
+    assert claims.has_scopes(*required, any_of=any_of) is expected
+
+
+def test_has_scopes_on_verified_claims(claims) -> None:
+    assert claims.has_scopes("read")
+    assert claims.has_scopes("billing:invoices", "write")
+    assert not claims.has_scopes("billing")
+    assert not claims.has_scopes("billingx:read")
+    assert claims.has_scopes("admin", "read", any_of=True)
+
+
+# ── to_dict, repr, pickle ───────────────────────────────────────────────────────────────────
+
+
+def test_to_dict_is_the_wire_claims(claims) -> None:
+    wire = claims.to_dict()
+    assert wire == {
+        "id": claims.id,
+        "tid": "acme",
+        "scp": ["read", "write", "billing:*"],
+        "env": "staging",
+        "exp": EXP,
+        "nbf": 1_700_000_000,
+        "meta": META,
+    }
+
+
+def test_to_dict_is_a_fresh_copy(claims) -> None:
+    first = claims.to_dict()
+    first["tid"] = "evil"
+    first["scp"].append("admin")
+    first["meta"]["plan"] = "free"
+    first["meta"]["limits"]["tags"].append("c")
+    first["meta"]["list"][1]["x"].append(3)
+    second = claims.to_dict()
+    assert second is not first
+    assert second["tid"] == "acme" and second["scp"] == ["read", "write", "billing:*"]
+    assert second["meta"] == META
+    assert claims.tenant == "acme" and "admin" not in claims.scopes
+    assert claims.meta["plan"] == "pro" and claims.meta["limits"]["tags"] == ("a", "b")
+
+
+def test_to_dict_includes_unknown_claims(apikee, core) -> None:
+    claims = apikee.verify(signed_key(core, b'{"tid":"t","iss":"someone","xyz":[1,{"a":null}]}'))
+    wire = claims.to_dict()
+    assert wire == {"tid": "t", "iss": "someone", "xyz": [1, {"a": None}]}
+    wire["xyz"][1]["a"] = 5
+    assert claims.to_dict()["xyz"] == [1, {"a": None}]
+
+
+def test_repr_shows_tenant_scopes_and_expiry_but_not_the_key(claims, key) -> None:
+    payload, _, signature = key[7:].partition(".")
+    for text in (repr(claims), str(claims), f"{claims}", f"{claims!r}"):
+        assert "acme" in text
+        assert "read" in text and "billing:*" in text
+        assert "2030-03-17" in text  # the expiry
+        assert key not in text
+        assert payload[:16] not in text and signature[:16] not in text
+        assert "apikee_" not in text
+
+
+def test_repr_of_a_key_that_never_expires(apikee) -> None:
+    claims = apikee.verify(apikee.create("acme", expires_in=None))
+    assert "never" in repr(claims)
+    assert claims.raw_key not in repr(claims)
+
+
+def test_repr_of_claims_with_odd_text(apikee, core) -> None:
+    claims = apikee.verify(signed_key(core, b'{"tid":"\\ud800\\u0000\\n","scp":["\\udfff"]}'))
+    text = repr(claims)
+    assert "\\ud800" in text  # escaped by repr, not crashed on
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_pickle_round_trip(claims, key, protocol) -> None:
+    copy_ = pickle.loads(pickle.dumps(claims, protocol=protocol))
+    assert type(copy_) is type(claims)
+    assert copy_.to_dict() == claims.to_dict()
+    assert (copy_.id, copy_.tenant, copy_.scopes, copy_.environment) == (
+        claims.id, claims.tenant, claims.scopes, claims.environment
+    )
+    assert (copy_.exp, copy_.nbf, copy_.raw_key) == (EXP, 1_700_000_000, key)
+    assert copy_.meta == claims.meta
+    with pytest.raises(AttributeError):
+        copy_.tenant = "evil"
+
+
+def test_copy_and_deepcopy(claims) -> None:
+    for duplicate in (copy.copy(claims), copy.deepcopy(claims)):
+        assert duplicate.to_dict() == claims.to_dict()
+        assert duplicate.raw_key == claims.raw_key
+
+
+def test_pickle_of_claims_without_times(apikee) -> None:
+    claims = apikee.verify(apikee.create("acme", expires_in=None))
+    again = pickle.loads(pickle.dumps(claims))
+    assert again.exp is None and again.to_dict() == claims.to_dict()
+
+
+# ── the public constructor (0.1.2-compatible keywords) ──────────────────────────────────────
+
+
+def test_constructor_with_0_1_2_keywords(core) -> None:
+    expires = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    starts = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    meta = {"plan": "pro", "tags": ["a"]}
+    claims = core.ApikeeClaims(
+        id="key_1",
+        tenant="acme",
+        scopes=["read", "write"],
+        expires_at=expires,
+        not_before=starts,
+        environment="staging",
+        meta=meta,
+        raw_key="apikee_abc.def",
+    )
+    assert claims.id == "key_1"
+    assert claims.tenant == "acme"
+    assert claims.scopes == ("read", "write")
+    assert claims.expires_at == expires and claims.exp == expires.timestamp()
+    assert claims.not_before == starts and claims.nbf == starts.timestamp()
+    assert claims.environment == "staging"
+    assert claims.meta == {"plan": "pro", "tags": ("a",)}
+    assert claims.raw_key == "apikee_abc.def"
+    assert claims.has_scopes("read", "write")
+    meta["plan"] = "free"  # the caller's dict is copied, not shared
+    meta["tags"].append("b")
+    assert claims.meta == {"plan": "pro", "tags": ("a",)}
+    with pytest.raises(AttributeError):
+        claims.tenant = "evil"
+
+
+def test_constructor_positional_in_0_1_2_order(core) -> None:
+    claims = core.ApikeeClaims("key_1", "acme", ["read"], None, None, "production", {}, "apikee_x.y")
+    assert (claims.id, claims.tenant, claims.scopes, claims.environment, claims.raw_key) == (
+        "key_1", "acme", ("read",), "production", "apikee_x.y"
+    )
+    assert claims.expires_at is None and claims.not_before is None and dict(claims.meta) == {}
+
+
+def test_constructor_defaults(core) -> None:
+    claims = core.ApikeeClaims()
+    assert (claims.id, claims.tenant, claims.scopes, claims.environment, claims.raw_key) == (
+        "", "", (), "production", ""
+    )
+    assert claims.exp is None and claims.nbf is None and dict(claims.meta) == {}
+
+
+def test_constructor_with_raw_numbers(core) -> None:
+    claims = core.ApikeeClaims(tenant="acme", exp=EXP, nbf=1_700_000_000)
+    assert claims.exp == EXP and claims.expires_at == datetime.fromtimestamp(EXP, timezone.utc)
+    assert claims.nbf == 1_700_000_000
+
+
+def test_constructed_claims_pickle(core) -> None:
+    claims = core.ApikeeClaims(
+        id="k", tenant="acme", scopes=["read"], expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+        meta={"a": [1]}, raw_key="apikee_x.y",
+    )
+    again = pickle.loads(pickle.dumps(claims))
+    assert again.to_dict() == claims.to_dict()
+    assert again.expires_at == claims.expires_at and again.raw_key == "apikee_x.y"
+
+
+# ── ApikeeError ─────────────────────────────────────────────────────────────────────────────
+
+ALL_CODES = sorted(v for k, v in vars(ErrorCode).items() if k.isupper())
+
+
+def test_error_codes_are_their_names() -> None:
+    assert ALL_CODES == sorted(
+        [
+            "MISSING_KEY", "INVALID_FORMAT", "INVALID_PREFIX", "DECODE_ERROR", "INVALID_SIGNATURE",
+            "INVALID_CLAIMS", "EXPIRED", "NOT_YET_VALID", "REVOKED", "INSUFFICIENT_SCOPE",
+            "WRONG_ENVIRONMENT",
+        ]
+    )
+    for name, value in vars(ErrorCode).items():
+        if name.isupper():
+            assert name == value
+
+
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_error_attributes(code) -> None:
+    error = ApikeeError(code, "something went wrong")
+    assert isinstance(error, Exception)
+    assert error.code == code and error.message == "something went wrong"
+    assert str(error) == f"{code}: something went wrong"
+    assert repr(error) == f"ApikeeError({code!r}, 'something went wrong')"
+    assert error.http_status == (403 if code == "INSUFFICIENT_SCOPE" else 401)
+    assert error.to_dict() == {"error": code, "message": "something went wrong"}
+    assert error.to_dict() is not error.to_dict()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_error_pickles(protocol) -> None:
+    error = ApikeeError("EXPIRED", "the key has expired")
+    again = pickle.loads(pickle.dumps(error, protocol=protocol))
+    assert type(again) is ApikeeError
+    assert (again.code, again.message, str(again)) == (error.code, error.message, str(error))
+
+
+def test_error_from_verify_is_complete(apikee, make_apikee) -> None:
+    key = make_apikee(secret="a different secret, long enough to be a strong one!").create("acme")
+    with pytest.raises(ApikeeError) as info:
+        apikee.verify(key)
+    error = info.value
+    assert type(error) is ApikeeError
+    assert error.code == "INVALID_SIGNATURE" and error.http_status == 401
+    assert error.to_dict() == {"error": "INVALID_SIGNATURE", "message": error.message}
+    assert str(error).startswith("INVALID_SIGNATURE: ")
+    again = pickle.loads(pickle.dumps(error))
+    assert (again.code, again.message) == (error.code, error.message)
+    assert key not in repr(error) and key not in str(error)
+    assert SECRET not in repr(error) and OLD_SECRET not in str(error)
+
+
+def test_insufficient_scope_is_403(apikee) -> None:
+    with pytest.raises(ApikeeError) as info:
+        apikee.verify(apikee.create("acme", scopes=["read"]), scopes=["admin"])
+    assert info.value.code == "INSUFFICIENT_SCOPE"
+    assert info.value.http_status == 403
+    assert "admin" in info.value.message
+
+
+def test_check_scopes(apikee, claims) -> None:
+    apikee.check_scopes(claims, ["read"])
+    apikee.check_scopes(claims, "read")
+    apikee.check_scopes(claims, ["admin", "write"], any_of=True)
+    with pytest.raises(ApikeeError) as info:
+        apikee.check_scopes(claims, ["read", "admin", "root"])
+    assert info.value.code == "INSUFFICIENT_SCOPE" and info.value.http_status == 403
+    assert "admin" in info.value.message and "root" in info.value.message
+    assert "read," not in info.value.message  # only the missing ones are named
+
+
+@pytest.fixture
+def local_time_zone():
+    """Run in a local time zone far from UTC (naive datetimes must not depend on it)."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset() is Unix-only")
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+def test_constructor_reads_naive_datetimes_as_utc(core, local_time_zone) -> None:
+    # the library's convention (create(expires_in=datetime(...))): naive means UTC, whatever
+    # the machine's local time zone is
+    claims = core.ApikeeClaims(tenant="acme", expires_at=datetime(2030, 1, 1), not_before=datetime(2024, 1, 1))
+    assert claims.expires_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert claims.exp == 1893456000
+    assert claims.not_before == datetime(2024, 1, 1, tzinfo=timezone.utc)
