@@ -1,0 +1,286 @@
+"""Per-request cost of the ASGI middleware, measured in process.
+
+    python benchmarks/bench_middleware.py            # about 20 seconds
+    python benchmarks/bench_middleware.py --quick    # a few seconds, rougher numbers
+
+A trivial ASGI app (it sends a prebuilt 200 response) is called directly, without a server, with
+a prebuilt scope of a typical request (eight headers, the typical key of ``_workload``), inside
+one running event loop. Rows:
+
+- no middleware: the baseline every other row is compared with;
+- ``ApikeeMiddleware`` on the native and on the pure core (``apikee.asgi``);
+- apikee 0.1.2's ``Apikee(...).middleware``, a Starlette ``BaseHTTPMiddleware`` (loaded with
+  ``_peers.load_reference()``; reported as missing, with the command that installs it, if
+  absent);
+- the same middlewares rejecting a forged key and a request without a key (answered by the
+  middleware itself, so compared with the baseline they can even be cheaper than it).
+
+Each row runs ``--repeat`` batches of ``--requests`` requests, interleaved across rows (batch 1
+of every row, then batch 2, ...); the table shows the median µs per request, the overhead added
+to the baseline, and, for the valid-key rows, how much of that is the verify call itself (timed
+alone on the same key, in the same rounds). The garbage collector is off while timing, as in
+``timeit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import gc
+import sys
+import time
+from dataclasses import dataclass
+from statistics import median
+from typing import Any, Callable
+
+import _peers
+import _workload as W
+
+REQUESTS = 2000
+REPEAT = 15
+
+START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")],
+}
+BODY = {"type": "http.response.body", "body": b"ok"}
+REQUEST = {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def trivial_app(scope: dict, receive: Callable, send: Callable) -> None:
+    """The app behind every middleware: a prebuilt 200, nothing else."""
+    await send(START)
+    await send(BODY)
+
+
+async def receive() -> dict:
+    return REQUEST
+
+
+def base_scope(headers: list[tuple[bytes, bytes]]) -> dict:
+    """The ASGI scope of a typical GET (what uvicorn builds), with ``headers`` added."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 51234),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": "/orders",
+        "raw_path": b"/orders",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"api.example.com"),
+            (b"user-agent", b"python-httpx/0.28.1"),
+            (b"accept", b"application/json"),
+            (b"accept-encoding", b"gzip, deflate"),
+            (b"connection", b"keep-alive"),
+            (b"x-request-id", b"5f0c7d2e-3b1a-4c8e-9d6f-2a7b8c9d0e1f"),
+            *headers,
+        ],
+    }
+
+
+@dataclass
+class Row:
+    """One line of the table: an ASGI app and the request it gets."""
+
+    name: str
+    app: Any
+    headers: list[tuple[bytes, bytes]]
+    expect_status: int
+    verify: Callable[[], Any] | None = None  # the verify call alone, when there is one
+    note: str = ""
+
+
+def _collector() -> tuple[list, Callable]:
+    sent: list = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    return sent, send
+
+
+def call_once(row: Row) -> list[dict]:
+    """Run one request through ``row.app``; return the messages it sent."""
+    sent, send = _collector()
+    scope = base_scope(row.headers)
+    scope["state"] = {}
+    asyncio.run(row.app(scope, receive, send))
+    return sent
+
+
+def check(row: Row) -> None:
+    """Fail unless the row answers as its name says (a 'valid key' row really gets a 200)."""
+    sent = call_once(row)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    if status != row.expect_status:
+        raise AssertionError(f"{row.name}: status {status}, expected {row.expect_status}")
+
+
+async def batch(app: Any, scope: dict, count: int) -> None:
+    """``count`` requests, each with its own shallow copy of the scope (as a server makes)."""
+
+    async def send(message: dict) -> None:
+        pass
+
+    for _ in range(count):
+        request_scope = scope.copy()
+        request_scope["state"] = {}  # uvicorn gives each request a copy of the lifespan state
+        await app(request_scope, receive, send)
+
+
+def batch_runner(row: Row, count: int) -> Callable[[], None]:
+    """A callable running one batch of ``row`` on a private event loop (for pytest-benchmark)."""
+    loop = asyncio.new_event_loop()
+    scope = base_scope(row.headers)
+
+    def run() -> None:
+        loop.run_until_complete(batch(row.app, scope, count))
+
+    run.close = loop.close  # type: ignore[attr-defined]
+    return run
+
+
+def _time_verify(call: Callable[[], Any], count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        call()
+    return (time.perf_counter() - start) / count
+
+
+async def _time_rows(rows: list[Row], count: int, repeat: int) -> dict[str, list[float]]:
+    runs: dict[str, list[float]] = {}
+    scopes = {row.name: base_scope(row.headers) for row in rows}
+    for row in rows:  # warm up every path once
+        await batch(row.app, scopes[row.name], min(count, 200))
+    for _ in range(repeat):
+        for row in rows:
+            start = time.perf_counter()
+            await batch(row.app, scopes[row.name], count)
+            runs.setdefault(row.name, []).append((time.perf_counter() - start) / count)
+            if row.verify is not None:  # the verify call alone, in the same round
+                runs.setdefault(("verify", row.name), []).append(_time_verify(row.verify, count))
+    return runs
+
+
+def time_rows(rows: list[Row], count: int, repeat: int) -> dict[Any, float]:
+    """Median seconds per request of each row, and per verify call under ``("verify", name)``.
+
+    Batches are interleaved (round 1 of every row, then round 2, ...) with the GC off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        runs = asyncio.run(_time_rows(rows, count, repeat))
+    finally:
+        if enabled:
+            gc.enable()
+    return {name: median(values) for name, values in runs.items()}
+
+
+# ── the rows ───────────────────────────────────────────────────────────────────────────────
+
+
+def build_rows() -> tuple[list[Row], list[str]]:
+    """Every row that can run here, and a line per contender that cannot (with why)."""
+    from apikee import Apikee
+    from apikee.asgi import ApikeeMiddleware, _verify_function
+
+    key = W.create_key(W.SECRET)
+    forged = W.forge(key)
+    valid = [(b"x-api-key", key.encode())]
+    rows = [Row("no middleware", trivial_app, valid, 200)]
+    missing: list[str] = []
+    for impl in W.APIKEE_IMPLEMENTATIONS:
+        available, detail = W.contender_status(impl)
+        if not available:
+            missing.append(f"{impl}: not available ({detail})")
+            continue
+        apikee = Apikee(secret=W.SECRET, implementation=impl)
+        app = ApikeeMiddleware(trivial_app, apikee=apikee)
+        verify = _verify_function(apikee)  # exactly the call the middleware makes
+        call = functools.partial(verify, key.encode())
+        rows.append(Row(f"ApikeeMiddleware ({impl})", app, valid, 200, call))
+        rows.append(
+            Row(
+                f"ApikeeMiddleware ({impl}), forged key",
+                app,
+                [(b"x-api-key", forged.encode())],
+                401,
+            )
+        )
+        rows.append(Row(f"ApikeeMiddleware ({impl}), no key", app, [], 401))
+    available, detail = W.contender_status("apikee-0.1.2")
+    if available:
+        reference = _peers.load_reference().Apikee(secret=W.SECRET)
+        app = reference.middleware(trivial_app)
+        rows.append(
+            Row("apikee 0.1.2 BaseHTTPMiddleware", app, valid, 200, lambda: reference.verify(key))
+        )
+        rows.append(
+            Row(
+                "apikee 0.1.2 BaseHTTPMiddleware, forged key",
+                app,
+                [(b"x-api-key", forged.encode())],
+                401,
+            )
+        )
+    else:
+        missing.append(f"apikee 0.1.2: {detail}")
+    return rows, missing
+
+
+def table(rows: list[Row], seconds: dict[Any, float]) -> list[str]:
+    baseline = seconds["no middleware"]
+    lines = [
+        f"{'case':<44} {'µs/request':>10} {'added':>9} {'verify':>8} {'rest':>7}",
+        "-" * 82,
+    ]
+    for row in rows:
+        us = seconds[row.name] * 1e6
+        added = us - baseline * 1e6
+        if row.name == "no middleware":
+            lines.append(f"{row.name:<44} {us:>10.2f} {'-':>9} {'-':>8} {'-':>7}")
+            continue
+        if ("verify", row.name) in seconds:
+            v = seconds[("verify", row.name)] * 1e6
+            lines.append(f"{row.name:<44} {us:>10.2f} {added:>+9.2f} {v:>8.2f} {added - v:>+7.2f}")
+        else:
+            lines.append(f"{row.name:<44} {us:>10.2f} {added:>+9.2f} {'':>8} {'':>7}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter batches")
+    parser.add_argument("--requests", type=int, default=REQUESTS, help="requests per batch")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="batches per row")
+    args = parser.parse_args(argv)
+    count, repeat = (300, 5) if args.quick else (args.requests, args.repeat)
+
+    for line in W.machine_lines(W.machine_info()):
+        print(line)
+    rows, missing = build_rows()
+    for row in rows:
+        check(row)
+    for line in missing:
+        print(f"not measured: {line}")
+    print(f"{count} requests per batch, median of {repeat} interleaved batches\n")
+    seconds = time_rows(rows, count, repeat)
+    for line in table(rows, seconds):
+        print(line)
+    print(
+        "\nadded: µs over 'no middleware'; verify: the verify call the middleware makes, timed "
+        "alone on the same key; rest: added minus verify (the middleware's own work)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

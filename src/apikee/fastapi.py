@@ -1,0 +1,290 @@
+"""FastAPI integration (``pip install 'apikee[fastapi]'``).
+
+    from fastapi import Depends
+    from apikee.fastapi import SecuredFastAPI, ApikeeDepends, require_scope
+
+    app = SecuredFastAPI()                 # reads APIKEE_SECRET; every route needs a key
+
+    @app.get("/data")
+    async def data(claims=ApikeeDepends()):
+        return {"tenant": claims.tenant}
+
+    @app.delete("/admin", dependencies=[Depends(require_scope("admin"))])
+    async def admin(): ...
+
+Every failure is answered with the same body shape, top level (not wrapped in ``detail``):
+``{"error": CODE, "message": ...}`` — 401 for a missing or invalid key, 403
+``INSUFFICIENT_SCOPE`` from :func:`require_scope`. The dependencies raise
+:class:`~apikee.ApikeeError`; it becomes that response through the exception handler that
+:class:`SecuredFastAPI` (or :func:`add_error_handler`) installs, or through
+:class:`~apikee.asgi.ApikeeMiddleware` on a plain ``FastAPI`` app.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from fastapi import Depends, FastAPI
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from ._apikee import Apikee, ApikeeConfigError
+from ._core import ApikeeClaims
+from ._errors import ApikeeError, ErrorCode
+from .asgi import (
+    ApikeeMiddleware,
+    PathRules,
+    checked_header_name,
+    error_body,
+    error_headers,
+    required_scopes,
+)
+
+__all__ = [
+    "SecuredFastAPI",
+    "ApikeeDepends",
+    "get_claims",
+    "require_scope",
+    "add_security_scheme",
+    "add_error_handler",
+    "DEFAULT_OPEN_PATHS",
+    "SECURITY_SCHEME",
+]
+
+SECURITY_SCHEME = "ApikeeAuth"
+#: Paths SecuredFastAPI leaves open: the docs routes (at the app's configured URLs) and probes.
+DEFAULT_OPEN_PATHS = (
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+    "/health",
+    "/ready",
+)
+_PROBES = ("/health", "/ready")
+_NO_CLAIMS = "no verified API key is attached to this request"
+
+
+class SecuredFastAPI(FastAPI):
+    """Drop-in replacement for ``FastAPI()`` that requires a valid key on every route.
+
+    Parameters (keyword-only; everything else goes to ``FastAPI``):
+
+    - ``apikee``: an :class:`~apikee.Apikee` to use; otherwise one is built from ``secret`` /
+      ``secrets`` / ``server_key`` / ``project_env`` / ``header_name``, falling back to the
+      ``APIKEE_SECRET`` environment variable.
+    - ``header_name``: header carrying the key (default ``x-api-key``, or ``apikee``'s).
+    - ``exclude_paths``: paths that need no key, **added to** the default open paths: the docs
+      routes (``/docs``, ``/docs/oauth2-redirect``, ``/redoc``, ``/openapi.json``, at whatever
+      URLs the app configures) and the probes ``/health`` and ``/ready``. (In apikee 0.1.2 a
+      given set replaced the defaults, which silently locked the docs.) To protect the docs
+      too, use ``FastAPI`` with :class:`~apikee.asgi.ApikeeMiddleware`, or ``docs_url=None``.
+    - ``exclude_prefixes``: path prefixes that need no key (segment-wise, e.g. ``"/public"``).
+    - ``bearer``: also accept ``Authorization: Bearer <key>`` (default True).
+
+    After setup: the claims are at ``request.state.apikee`` (or use :func:`ApikeeDepends`), the
+    OpenAPI schema has the ``ApikeeAuth`` header scheme (Swagger UI shows the lock and the
+    Authorize button; open paths show no lock), and ``ApikeeError`` raised by a route or a
+    dependency is answered as ``{"error", "message"}`` with its 401/403 status.
+    """
+
+    def __init__(
+        self,
+        *,
+        apikee: Apikee | None = None,
+        secret: str | None = None,
+        secrets: list[str] | None = None,
+        server_key: str | None = None,
+        project_env: str | None = None,
+        header_name: str | None = None,
+        exclude_paths: Iterable[str] | None = None,
+        exclude_prefixes: Iterable[str] | None = None,
+        bearer: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if apikee is None:
+            apikee = Apikee(
+                secret=secret,
+                secrets=secrets,
+                server_key=server_key,
+                project_env=project_env,
+                header_name=header_name or "x-api-key",
+            )
+        self._apikee = apikee
+        header = checked_header_name(header_name or apikee.header_name)
+        open_paths = [*self._docs_paths(), *_PROBES, *(_listed(exclude_paths, "exclude_paths"))]
+        prefixes = _listed(exclude_prefixes, "exclude_prefixes")
+        # Starlette builds its middleware only at the first request; check the paths now.
+        PathRules(open_paths, prefixes)
+        self.add_middleware(
+            ApikeeMiddleware,
+            apikee=apikee,
+            header_name=header,
+            bearer=bearer,
+            exclude_paths=open_paths,
+            exclude_prefixes=prefixes,
+        )
+        add_error_handler(self, header, bearer=bearer)
+        add_security_scheme(self, header, open_paths=open_paths, open_prefixes=prefixes)
+
+    def _docs_paths(self) -> list[str]:
+        paths = []
+        if self.openapi_url:
+            paths.append(self.openapi_url)
+            if self.docs_url:
+                paths.append(self.docs_url)
+                if self.swagger_ui_oauth2_redirect_url:
+                    paths.append(self.swagger_ui_oauth2_redirect_url)
+            if self.redoc_url:
+                paths.append(self.redoc_url)
+        return paths
+
+    @property
+    def apikee(self) -> Apikee:
+        """The :class:`~apikee.Apikee` instance verifying this app's keys."""
+        return self._apikee
+
+
+def _listed(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        raise ApikeeConfigError(f"{what} must be a list of paths, not a single string: [{value!r}]")
+    return list(value)
+
+
+# ── errors ─────────────────────────────────────────────────────────────────────────────────
+
+
+def add_error_handler(app: Any, header_name: str = "x-api-key", *, bearer: bool = True) -> None:
+    """Answer any :class:`~apikee.ApikeeError` escaping a route or dependency as its 401/403
+    JSON ``{"error", "message"}`` with a ``WWW-Authenticate`` header.
+
+    :class:`SecuredFastAPI` does this itself; call it on a plain ``FastAPI`` (or Starlette) app
+    that uses the dependencies without :class:`~apikee.asgi.ApikeeMiddleware`.
+    """
+    header = checked_header_name(header_name)
+
+    async def apikee_error_handler(request: HTTPConnection, exc: ApikeeError) -> Response | None:
+        if isinstance(request, WebSocket):  # a websocket dependency: refuse the handshake
+            await request.close(code=1008, reason=exc.code)
+            return None
+        return Response(
+            error_body(exc),
+            status_code=exc.http_status,
+            headers=dict(_merge(error_headers(exc, header, bearer=bearer))),
+        )
+
+    app.add_exception_handler(ApikeeError, apikee_error_handler)
+
+
+def _merge(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    # Starlette's headers= mapping holds one value per name: join repeated challenges.
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return list(merged.items())
+
+
+# ── dependencies ───────────────────────────────────────────────────────────────────────────
+
+
+def get_claims(request: HTTPConnection) -> ApikeeClaims:
+    """The verified claims of this request (HTTP or WebSocket).
+
+    Set by :class:`~apikee.asgi.ApikeeMiddleware`; raises ``ApikeeError(MISSING_KEY)`` (a 401)
+    when there are none, e.g. on an excluded path. Usable directly or as ``Depends(get_claims)``
+    (prefer :func:`ApikeeDepends`, which does not need a worker thread).
+    """
+    claims = request.scope.get("apikee")
+    if claims is None:
+        state = request.scope.get("state")
+        claims = state.get("apikee") if state else None
+    if claims is None:
+        raise ApikeeError(ErrorCode.MISSING_KEY, _NO_CLAIMS)
+    return claims
+
+
+async def _claims_dependency(request: HTTPConnection) -> ApikeeClaims:
+    # async: FastAPI runs sync dependencies in a worker thread, which costs more than the check.
+    return get_claims(request)
+
+
+def require_scope(*scopes: str, any_of: bool = False) -> Callable[..., Any]:
+    """Dependency factory enforcing scopes: all of them by default, any one with ``any_of``.
+
+        @app.delete("/x", dependencies=[Depends(require_scope("admin"))])
+        async def delete_x(): ...
+
+        @app.get("/y")
+        async def y(claims=Depends(require_scope("read", "write", any_of=True))): ...
+
+    ``"*"`` grants every scope and ``"res:*"`` every ``res:…`` scope; otherwise matching is
+    exact. A key lacking them gets 403 ``{"error": "INSUFFICIENT_SCOPE", "message": ...}``;
+    the dependency returns the claims.
+    """
+    required = required_scopes(scopes)
+
+    async def apikee_require_scope(request: HTTPConnection) -> ApikeeClaims:
+        claims = get_claims(request)
+        Apikee.check_scopes(claims, required, any_of=any_of)
+        return claims
+
+    apikee_require_scope.__qualname__ = f"require_scope{required!r}"
+    return apikee_require_scope
+
+
+def ApikeeDepends(*scopes: str, any_of: bool = False) -> Any:  # noqa: N802 (0.1.2 name)
+    """``claims = ApikeeDepends()`` in a route signature: the verified claims.
+
+    With scopes, ``ApikeeDepends("read")`` is ``Depends(require_scope("read"))``.
+    """
+    if scopes:
+        return Depends(require_scope(*scopes, any_of=any_of))
+    return Depends(_claims_dependency)
+
+
+# ── OpenAPI ────────────────────────────────────────────────────────────────────────────────
+
+
+def add_security_scheme(
+    app: Any,
+    header_name: str = "x-api-key",
+    *,
+    open_paths: Iterable[str] = (),
+    open_prefixes: Iterable[str] = (),
+) -> None:
+    """Declare the ``ApikeeAuth`` API-key header scheme in a FastAPI app's OpenAPI schema.
+
+    Every operation requires it (Swagger UI shows a lock on each route and an Authorize button)
+    except those under ``open_paths`` / ``open_prefixes``, marked ``security: []``. Safe to call
+    more than once and with a schema FastAPI regenerates later.
+    """
+    header = checked_header_name(header_name)
+    rules = PathRules(open_paths, open_prefixes)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[SECURITY_SCHEME] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": header,
+            "description": "apikee_ signed key: tenant, scopes and expiry embedded",
+        }
+        schema.setdefault("security", [{SECURITY_SCHEME: []}])
+        for path, item in schema.get("paths", {}).items():
+            is_open = rules.is_open(path)
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    if is_open:
+                        operation["security"] = []
+                    else:
+                        operation.setdefault("security", [{SECURITY_SCHEME: []}])
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
