@@ -589,6 +589,7 @@ cdef class Verifier:
     cdef Py_ssize_t _max_key_length
     cdef object _leeway
     cdef double _leeway_value
+    cdef object _too_long_message
 
     def __cinit__(self, *args, **kwargs):
         self._states = NULL
@@ -619,6 +620,7 @@ cdef class Verifier:
         self._states = states
         self._count = count
         self._max_key_length = max_key_length
+        self._too_long_message = E.MSG_TOO_LONG.format(max_key_length)
         self._leeway = leeway
         self._leeway_value = leeway
 
@@ -679,7 +681,7 @@ cdef class Verifier:
         if n == 0:
             raise ApikeeError(_code.MISSING_KEY, E.MSG_MISSING)
         if n > self._max_key_length:
-            raise ApikeeError(_code.INVALID_FORMAT, E.MSG_TOO_LONG.format(self._max_key_length))
+            raise ApikeeError(_code.INVALID_FORMAT, self._too_long_message)
         if is_text:
             if not PyUnicode_IS_ASCII(key):
                 _reject_non_ascii(str.__str__(key))
@@ -687,6 +689,8 @@ cdef class Verifier:
         else:
             data = <const unsigned char *>PyBytes_AS_STRING(key)
         claims = self._verify_ascii(data, n, now)
+        if type(claims) is int:
+            raise ApikeeError(*_FAILURES[<int>claims])
         # The raw key: an exact str equal to the input (bytes are read as latin-1, one char each).
         if is_text:
             raw_key = key if type(key) is str else str.__str__(key)
@@ -714,18 +718,18 @@ cdef class Verifier:
         cdef double t
         # 3: prefix.
         if n < 7 or memcmp(data, b"apikee_", 7) != 0:
-            raise ApikeeError(_code.INVALID_PREFIX, E.MSG_PREFIX)
+            return F_PREFIX
         # 4: structure: exactly one '.', both fields non-empty.
         body = data + 7
         body_len = n - 7
         dot = <const unsigned char *>memchr(body, 46, body_len)
         if dot == NULL:
-            raise ApikeeError(_code.INVALID_FORMAT, E.MSG_STRUCTURE)
+            return F_STRUCTURE
         payload_len = dot - body
         signature_len = body_len - payload_len - 1
         signature_digits = dot + 1
         if payload_len == 0 or signature_len == 0 or memchr(signature_digits, 46, signature_len) != NULL:
-            raise ApikeeError(_code.INVALID_FORMAT, E.MSG_STRUCTURE)
+            return F_STRUCTURE
         # 5: alphabet (bytes >= 0x80 of a bytes key are outside it too), then canonical form.
         # Both fields are decoded while they are checked (one pass); nothing is used before
         # every check of this step has passed.
@@ -744,15 +748,15 @@ cdef class Verifier:
             elif not apikee_b62_valid(signature_digits, signature_len):
                 bad = 0xFF
             if bad & 0x80:
-                raise ApikeeError(_code.DECODE_ERROR, E.MSG_BAD_CHAR)
+                return F_BAD_CHAR
             if body[0] == 48 or signature_digits[0] == 48:
-                raise ApikeeError(_code.DECODE_ERROR, E.MSG_NON_CANONICAL)
+                return F_NON_CANONICAL
             # 6: signature, against every secret, before the payload is looked at.
             if signature_len > MAX_SIGNATURE_DIGITS:
-                raise ApikeeError(_code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
+                return F_SIG_TOO_LONG
             sig_size = apikee_limbs_to_bytes(sig_limbs, sig_used, sig_raw)
             if sig_size > 32:
-                raise ApikeeError(_code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
+                return F_SIG_TOO_LONG
             memset(signature, 0, 32 - sig_size)  # left-pad to exactly 32 bytes
             memcpy(signature + 32 - sig_size, sig_raw, sig_size)
             payload_size = apikee_limbs_to_bytes(limbs, used, payload)
@@ -761,7 +765,7 @@ cdef class Verifier:
                                    payload, payload_size, mac)
                 matched |= apikee_equal32(mac, signature)
             if not matched:
-                raise ApikeeError(_code.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE)
+                return F_BAD_SIGNATURE
             # 7-8: parse and type-check the now authenticated payload.
             claims = _build_claims(_load_payload(payload, payload_size), None)
         finally:
@@ -773,15 +777,40 @@ cdef class Verifier:
         if result.exp is not None or result.nbf is not None:
             t = _time_time() if now is None else float(now)
             if result.exp is not None and t > <double>result.exp + self._leeway_value:
-                raise ApikeeError(_code.EXPIRED, E.MSG_EXPIRED)
+                return F_EXPIRED
             if result.nbf is not None and t < <double>result.nbf - self._leeway_value:
-                raise ApikeeError(_code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
+                return F_NOT_YET_VALID
         elif now is not None:
             float(now)  # a bad `now` fails the same way whether or not the key has times
         return result
 
     def __repr__(self):
         return f"Verifier(secrets={self._count}, max_key_length={self._max_key_length})"
+
+
+# The common rejections are returned by _verify_ascii as an index into this table and raised
+# by verify() itself: an exception raised through several C-level functions costs a traceback
+# entry at each of them, and rejections are the path an attacker chooses.
+cdef enum:
+    F_PREFIX = 0
+    F_STRUCTURE = 1
+    F_BAD_CHAR = 2
+    F_NON_CANONICAL = 3
+    F_SIG_TOO_LONG = 4
+    F_BAD_SIGNATURE = 5
+    F_EXPIRED = 6
+    F_NOT_YET_VALID = 7
+
+cdef tuple _FAILURES = (
+    (E.ErrorCode.INVALID_PREFIX, E.MSG_PREFIX),
+    (E.ErrorCode.INVALID_FORMAT, E.MSG_STRUCTURE),
+    (E.ErrorCode.DECODE_ERROR, E.MSG_BAD_CHAR),
+    (E.ErrorCode.DECODE_ERROR, E.MSG_NON_CANONICAL),
+    (E.ErrorCode.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG),
+    (E.ErrorCode.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE),
+    (E.ErrorCode.EXPIRED, E.MSG_EXPIRED),
+    (E.ErrorCode.NOT_YET_VALID, E.MSG_NOT_YET_VALID),
+)
 
 
 cdef _reject_non_ascii(str key):
