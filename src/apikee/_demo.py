@@ -11,7 +11,8 @@ from typing import Any
 
 from . import _core, __version__
 from ._apikee import Apikee
-from ._cli import EXIT_OK, claims_lines, claims_view, emit_json, out
+from ._cliclaims import claims_lines, claims_view
+from ._clitext import EXIT_OK, emit_json, out
 from ._core import b62decode, b62encode
 from ._errors import ApikeeError
 from ._keyutil import decode_unverified, generate_secret

@@ -1,5 +1,4 @@
-"""Pure ASGI middleware for Starlette, FastAPI and any ASGI app, plus the HTTP error helpers
-every integration shares.
+"""Pure ASGI middleware for Starlette, FastAPI and any ASGI app.
 
     from apikee import Apikee
     from apikee.asgi import ApikeeMiddleware
@@ -10,7 +9,8 @@ every integration shares.
 It is a plain ASGI callable, not Starlette's ``BaseHTTPMiddleware`` (which costs tens of
 microseconds per request and breaks streaming responses): the key is read from the raw header
 bytes of the ASGI scope and verified as bytes, and failures are answered with prebuilt ASGI
-messages. This module imports no web framework.
+messages. This module imports no web framework; the HTTP helpers every integration shares
+(``error_body``, ``PathRules``, ...) live in ``apikee._http`` and are re-exported here.
 
 What it does per connection type:
 
@@ -32,12 +32,22 @@ What it does per connection type:
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any, Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, Awaitable, Callable, MutableMapping
 
-from ._apikee import Apikee, ApikeeConfigError, get_apikee
-from ._errors import ApikeeError, ErrorCode
+from ._apikee import Apikee
+from ._errors import ApikeeError
+from ._http import (
+    KeyGuard,
+    PathRules,
+    bearer_token,
+    checked_header_name,
+    error_body,
+    error_headers,
+    missing_key_error,
+    required_scopes,
+    route_path,
+    www_authenticate,
+)
 
 __all__ = [
     "ApikeeMiddleware",
@@ -57,170 +67,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Prebuilt = tuple[int, list, bytes]  # (status, raw headers, body): see ApikeeMiddleware._response
 
-REALM = "apikee"
 _CACHE_LIMIT = 256  # distinct (code, message) error responses kept prebuilt per middleware
-
-
-# ── helpers shared by every integration (ASGI, FastAPI, Flask, WSGI) ───────────────────────
-
-
-def error_body(error: ApikeeError) -> bytes:
-    """The JSON body of a failure: ``{"error": CODE, "message": ...}`` as UTF-8 bytes."""
-    return json.dumps(error.to_dict(), separators=(",", ":")).encode("utf-8")
-
-
-def www_authenticate(
-    header_name: str, *, bearer: bool = True, code: str | None = None
-) -> list[str]:
-    """The ``WWW-Authenticate`` challenge(s) for a failure (one header value per scheme).
-
-    ``ApiKey realm="apikee", header="x-api-key"`` names the header to send the key in; the error
-    code is added when a key was given but rejected (as RFC 6750 does for Bearer tokens). With
-    ``bearer`` a ``Bearer realm="apikee"`` challenge follows, since that form is accepted too.
-    """
-    challenge = f'ApiKey realm="{REALM}", header="{header_name}"'
-    if code is not None and code != ErrorCode.MISSING_KEY:
-        challenge += f', error="{code}"'
-    values = [challenge]
-    if bearer:
-        values.append(f'Bearer realm="{REALM}"')
-    return values
-
-
-def error_headers(
-    error: ApikeeError, header_name: str, *, bearer: bool = True
-) -> list[tuple[str, str]]:
-    """Response headers for a failure (without Content-Length): JSON, no-store, challenge(s)."""
-    headers = [("content-type", "application/json"), ("cache-control", "no-store")]
-    for value in www_authenticate(header_name, bearer=bearer, code=error.code):
-        headers.append(("www-authenticate", value))
-    return headers
-
-
-def missing_key_error(header_name: str, *, bearer: bool = True) -> ApikeeError:
-    """The ``MISSING_KEY`` error naming where the key is expected."""
-    where = f"the '{header_name}' header is required"
-    if bearer:
-        where += " (or 'Authorization: Bearer <key>')"
-    return ApikeeError(ErrorCode.MISSING_KEY, where)
-
-
-def bearer_token(value: Any) -> Any:
-    """The token of an ``Authorization: Bearer <token>`` value (str or bytes), else None.
-
-    The scheme name is case-insensitive (RFC 9110); any other scheme (Basic…) gives None, so the
-    request counts as carrying no key.
-    """
-    if value is None or len(value) < 8:
-        return None
-    if value[:7].lower() not in (b"bearer ", "bearer "):
-        return None
-    return value[7:].strip() or None
-
-
-def _paths(value: Any, what: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)):
-        # A lone string would otherwise be read character by character ("/" would open all).
-        raise ApikeeConfigError(f"{what} must be a list of paths, not a single string: [{value!r}]")
-    try:
-        paths = list(value)
-    except TypeError:
-        raise ApikeeConfigError(f"{what} must be a list of paths") from None
-    for path in paths:
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise ApikeeConfigError(
-                f"every entry of {what} must be a string starting with '/': {path!r}"
-            )
-    return paths
-
-
-def _has_dot_segment(path: str) -> bool:
-    return any(segment in (".", "..") for segment in path.split("/"))
-
-
-class PathRules:
-    """Which request paths skip authentication.
-
-    ``exact`` paths match exactly (``"/health"`` does not open ``"/health/"``). A prefix opens
-    itself and everything below it, segment-wise: ``"/static"`` opens ``"/static"`` and
-    ``"/static/app.js"`` but not ``"/static-admin"``; a prefix ending in ``/`` opens only what is
-    below it. A path containing a ``.`` or ``..`` segment is never opened by a prefix, so
-    ``"/static/../admin"`` cannot ride on an open prefix.
-    """
-
-    __slots__ = ("exact", "prefixes")
-
-    def __init__(
-        self, exact: Iterable[str] | None = (), prefixes: Iterable[str] | None = ()
-    ) -> None:
-        opened = set(_paths(exact, "exclude_paths"))
-        below: list[str] = []
-        for prefix in _paths(prefixes, "exclude_prefixes"):
-            if prefix.endswith("/"):
-                below.append(prefix)
-            else:
-                opened.add(prefix)
-                below.append(prefix + "/")
-        self.exact = frozenset(opened)
-        self.prefixes = tuple(below)
-
-    def is_open(self, path: str) -> bool:
-        """Whether ``path`` is excluded from authentication."""
-        if path in self.exact:
-            return True
-        return bool(self.prefixes) and path.startswith(self.prefixes) and not _has_dot_segment(path)
-
-    def __bool__(self) -> bool:
-        return bool(self.exact or self.prefixes)
-
-    def __repr__(self) -> str:
-        return f"PathRules(exact={sorted(self.exact)!r}, prefixes={list(self.prefixes)!r})"
-
-
-def route_path(scope: Scope) -> str:
-    """The request path relative to the app's mount point, as routes see it.
-
-    ASGI servers (uvicorn ``--root-path``) and Starlette's ``Mount`` put the full path in
-    ``scope["path"]`` and the mount point in ``scope["root_path"]``; exclusions are written
-    like routes, so they are matched against the part below the mount point (as Starlette's
-    router does, and as ``PATH_INFO`` is in WSGI).
-    """
-    path = scope["path"]
-    root = scope.get("root_path") or ""
-    if root and path.startswith(root):
-        if len(path) == len(root):
-            return "/"
-        if path[len(root)] == "/":
-            return path[len(root) :]
-    return path
-
-
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP field name (RFC 9110 token)
-
-
-def checked_header_name(name: Any) -> str:
-    """``name`` lower-cased, or ApikeeConfigError unless it is a valid HTTP header name."""
-    if not isinstance(name, str) or not _TOKEN.fullmatch(name.strip()):
-        raise ApikeeConfigError(
-            f"header_name must be an HTTP header name like 'x-api-key': {name!r}"
-        )
-    return name.strip().lower()
-
-
-def required_scopes(scopes: Any) -> tuple[str, ...]:
-    """Validate a list of required scopes (a lone string is one scope)."""
-    if scopes is None:
-        return ()
-    if isinstance(scopes, str):
-        scopes = (scopes,)
-    scopes = tuple(scopes)
-    for scope in scopes:
-        if not isinstance(scope, str) or not scope:
-            raise ApikeeConfigError(f"every required scope must be a non-empty string: {scope!r}")
-    return scopes
 
 
 def _verify_function(apikee: Apikee) -> Callable[[Any], Any]:
@@ -228,10 +77,7 @@ def _verify_function(apikee: Apikee) -> Callable[[Any], Any]:
     return apikee.verify_function()
 
 
-# ── the middleware ─────────────────────────────────────────────────────────────────────────
-
-
-class ApikeeMiddleware:
+class ApikeeMiddleware(KeyGuard):
     """Pure ASGI middleware that requires a valid apikee key on every request.
 
     Options (all keyword-only):
@@ -250,49 +96,22 @@ class ApikeeMiddleware:
     ``scope["apikee"]``.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        apikee: Apikee | None = None,
-        header_name: str | None = None,
-        bearer: bool = True,
-        exclude_paths: Iterable[str] | None = (),
-        exclude_prefixes: Iterable[str] | None = (),
-        scopes: Iterable[str] | None = (),
-        any_of: bool = False,
-    ) -> None:
-        if apikee is None:
-            apikee = get_apikee()
-        if not isinstance(apikee, Apikee):
-            raise ApikeeConfigError(
-                f"apikee must be an Apikee instance, not {type(apikee).__name__}"
-            )
-        self.app = app
-        self.apikee = apikee
-        self.header_name = checked_header_name(
-            apikee.header_name if header_name is None else header_name
-        )
-        self.bearer = bool(bearer)
-        self.rules = PathRules(exclude_paths, exclude_prefixes)
-        self.scopes = required_scopes(scopes)
-        self.any_of = bool(any_of)
-        # Hot-path constants, bound once.
+    def _bind(self) -> None:
+        # Hot-path constants, bound once (the options were checked by KeyGuard.__init__).
         self._header = self.header_name.encode("latin-1")
         self._exact = self.rules.exact
         self._prefixed = bool(self.rules.prefixes)
-        self._verify = _verify_function(apikee)
-        self._responses: dict[tuple[str, str], tuple[int, list, bytes]] = {}
+        self._verify = _verify_function(self.apikee)
+        self._responses: dict[tuple[str, str], Prebuilt] = {}
         missing = missing_key_error(self.header_name, bearer=self.bearer)
         self._missing = self._response(missing)
 
-    # ASGI entry point. The http branch is the hot path: kept flat on purpose (the header scan
-    # and the verify call are inlined rather than shared with _authenticate, one Python frame
-    # less per request).
+    # ASGI entry point, for http and websocket alike. It is the hot path: kept flat on purpose
+    # (the header scan and the verify call are inlined, not in helper methods: one Python
+    # frame less per request).
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                return await self._websocket(scope, receive, send)
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             return await self.app(scope, receive, send)  # lifespan and future types
         path = scope["path"]
         if scope.get("root_path"):
@@ -312,18 +131,20 @@ class ApikeeMiddleware:
         if key is None and authorization is not None and self.bearer:
             key = bearer_token(authorization)
         if key is None:
-            return await self._send_response(self._missing, send)
+            return await self._reject(self._missing, scope, receive, send)
         try:
             claims = self._verify(key)
             if self.scopes:
                 self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
         except ApikeeError as error:
-            return await self._send_response(self._response(error), send)
+            return await self._reject(self._response(error), scope, receive, send)
         state = scope.get("state")
         if state is None:
             scope["state"] = state = {}
         state["apikee"] = claims
         scope["apikee"] = claims
+        if kind == "websocket":
+            return await self.app(scope, receive, send)
         try:
             await self.app(scope, receive, send)
         except ApikeeError as error:
@@ -331,35 +152,11 @@ class ApikeeMiddleware:
             # answer it like our own failures. If the response had already started, the
             # server refuses a second start message; the original error then propagates.
             try:
-                await self._send_response(self._response(error), send)
+                await self._reject(self._response(error), scope, receive, send)
             except Exception:
                 raise error from None
 
-    def _authenticate(self, scope: Scope) -> tuple[Any, tuple[int, list, bytes] | None]:
-        """``(claims, None)``, or ``(None, prebuilt failure response)`` (the websocket path)."""
-        key = None
-        authorization = None
-        header = self._header
-        for name, value in scope["headers"]:
-            if name == header:
-                if value:
-                    key = value
-                    break
-            elif name == b"authorization":
-                authorization = value
-        if key is None and authorization is not None and self.bearer:
-            key = bearer_token(authorization)
-        if key is None:
-            return None, self._missing
-        try:
-            claims = self._verify(key)
-            if self.scopes:
-                self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
-        except ApikeeError as error:
-            return None, self._response(error)
-        return claims, None
-
-    def _response(self, error: ApikeeError) -> tuple[int, list, bytes]:
+    def _response(self, error: ApikeeError) -> Prebuilt:
         """Prebuilt ``(status, raw headers, body)`` for an error, cached by code and message."""
         cache_key = (error.code, error.message)
         cached = self._responses.get(cache_key)
@@ -375,24 +172,16 @@ class ApikeeMiddleware:
         self._responses[cache_key] = response
         return response
 
-    @staticmethod
-    async def _send_response(response: tuple[int, list, bytes], send: Send) -> None:
+    async def _reject(
+        self, response: Prebuilt, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Answer a failure: the response itself on http; on a websocket the same response when
+        the server can send one, else a close before accept."""
         status, headers, body = response
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.rules.is_open(route_path(scope)):
-            return await self.app(scope, receive, send)
-        claims, failure = self._authenticate(scope)
-        if failure is None:
-            state = scope.get("state")
-            if state is None:
-                scope["state"] = state = {}
-            state["apikee"] = claims
-            scope["apikee"] = claims
-            return await self.app(scope, receive, send)
-        status, headers, body = failure
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         await receive()  # the websocket.connect message comes first (ASGI spec)
         if "websocket.http.response" in (scope.get("extensions") or {}):
             await send(

@@ -29,17 +29,12 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from ._apikee import Apikee, ApikeeConfigError
+from ._apikee import Apikee
 from ._core import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
-from .asgi import (
-    ApikeeMiddleware,
-    PathRules,
-    checked_header_name,
-    error_body,
-    error_headers,
-    required_scopes,
-)
+from ._http import PathRules, checked_header_name, error_body, error_headers, path_list
+from ._http import required_scopes, verifier_and_header
+from .asgi import ApikeeMiddleware
 
 __all__ = [
     "SecuredFastAPI",
@@ -104,18 +99,13 @@ class SecuredFastAPI(FastAPI):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if apikee is None:
-            apikee = Apikee(
-                secret=secret,
-                secrets=secrets,
-                server_key=server_key,
-                project_env=project_env,
-                header_name=header_name or "x-api-key",
-            )
+        apikee, header = verifier_and_header(
+            apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
+            project_env=project_env,
+        )
         self._apikee = apikee
-        header = checked_header_name(header_name or apikee.header_name)
-        open_paths = [*self._docs_paths(), *_PROBES, *(_listed(exclude_paths, "exclude_paths"))]
-        prefixes = _listed(exclude_prefixes, "exclude_prefixes")
+        open_paths = [*self._docs_paths(), *_PROBES, *path_list(exclude_paths, "exclude_paths")]
+        prefixes = path_list(exclude_prefixes, "exclude_prefixes")
         # Starlette builds its middleware only at the first request; check the paths now.
         PathRules(open_paths, prefixes)
         self.add_middleware(
@@ -145,14 +135,6 @@ class SecuredFastAPI(FastAPI):
     def apikee(self) -> Apikee:
         """The :class:`~apikee.Apikee` instance verifying this app's keys."""
         return self._apikee
-
-
-def _listed(value: Any, what: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)):
-        raise ApikeeConfigError(f"{what} must be a list of paths, not a single string: [{value!r}]")
-    return list(value)
 
 
 # ── errors ─────────────────────────────────────────────────────────────────────────────────

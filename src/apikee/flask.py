@@ -30,15 +30,8 @@ from flask import Flask, Response, current_app, g, request
 from ._apikee import Apikee, ApikeeConfigError
 from ._core import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
-from .asgi import (
-    PathRules,
-    bearer_token,
-    checked_header_name,
-    error_body,
-    error_headers,
-    missing_key_error,
-    required_scopes,
-)
+from ._http import PathRules, checked_apikee, environ_key, environ_name, error_body
+from ._http import error_headers, required_scopes, verifier_and_header
 
 __all__ = ["init_apikee", "apikee_required", "require_scope", "get_claims", "DEFAULT_OPEN_PATHS"]
 
@@ -72,11 +65,7 @@ class _State:
     def authenticate(self) -> ApikeeClaims:
         """Verify this request's key (raises ApikeeError) and attach the claims."""
         environ = request.environ
-        key = environ.get(self.environ_key) or None
-        if key is None and self.bearer:
-            key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        if key is None:
-            raise missing_key_error(self.header_name, bearer=self.bearer)
+        key = environ_key(environ, self.environ_key, self.header_name, self.bearer)
         claims = self.apikee.verify(key)
         g.apikee = claims
         environ[_ENVIRON_KEY] = claims
@@ -120,16 +109,12 @@ def init_apikee(
         if secrets is None and secret is None:
             secrets = app.config.get("APIKEE_SECRETS")
             secret = app.config.get("APIKEE_SECRET")
-        apikee = Apikee(
-            secret=secret,
-            secrets=secrets,
-            server_key=server_key,
-            project_env=project_env,
-            header_name=header_name or "x-api-key",
-        )
-    elif not isinstance(apikee, Apikee):
-        raise ApikeeConfigError(f"apikee must be an Apikee instance, not {type(apikee).__name__}")
-    header = checked_header_name(header_name or apikee.header_name)
+    else:
+        checked_apikee(apikee)
+    apikee, header = verifier_and_header(
+        apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
+        project_env=project_env,
+    )
     if isinstance(exclude_paths, (str, bytes)):
         raise ApikeeConfigError(
             f"exclude_paths must be a list of paths, not a single string: [{exclude_paths!r}]"
@@ -137,7 +122,7 @@ def init_apikee(
     state = _State(
         apikee=apikee,
         header_name=header,
-        environ_key="HTTP_" + header.upper().replace("-", "_"),
+        environ_key=environ_name(header),
         bearer=bool(bearer),
         rules=PathRules([*DEFAULT_OPEN_PATHS, *(exclude_paths or ())], exclude_prefixes),
         protect_all=bool(protect_all),

@@ -15,17 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ._apikee import Apikee, ApikeeConfigError, get_apikee
 from ._errors import ApikeeError
-from .asgi import (
-    PathRules,
-    bearer_token,
-    checked_header_name,
-    error_body,
-    error_headers,
-    missing_key_error,
-    required_scopes,
-)
+from ._http import KeyGuard, environ_key, environ_name, error_body, error_headers
 
 __all__ = ["ApikeeWSGIMiddleware", "ENVIRON_KEY"]
 
@@ -33,7 +24,7 @@ ENVIRON_KEY = "apikee.claims"
 _REASONS = {401: "401 Unauthorized", 403: "403 Forbidden"}
 
 
-class ApikeeWSGIMiddleware:
+class ApikeeWSGIMiddleware(KeyGuard):
     """WSGI middleware requiring a valid apikee key on every request.
 
     Options as :class:`apikee.asgi.ApikeeMiddleware`: ``apikee`` (default
@@ -43,47 +34,14 @@ class ApikeeWSGIMiddleware:
     ``any_of`` (scopes every key must grant).
     """
 
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        *,
-        apikee: Apikee | None = None,
-        header_name: str | None = None,
-        bearer: bool = True,
-        exclude_paths: Iterable[str] | None = (),
-        exclude_prefixes: Iterable[str] | None = (),
-        scopes: Iterable[str] | None = (),
-        any_of: bool = False,
-    ) -> None:
-        if apikee is None:
-            apikee = get_apikee()
-        if not isinstance(apikee, Apikee):
-            raise ApikeeConfigError(
-                f"apikee must be an Apikee instance, not {type(apikee).__name__}"
-            )
-        self.app = app
-        self.apikee = apikee
-        self.header_name = checked_header_name(
-            apikee.header_name if header_name is None else header_name
-        )
-        self.bearer = bool(bearer)
-        self.rules = PathRules(exclude_paths, exclude_prefixes)
-        self.scopes = required_scopes(scopes)
-        self.any_of = bool(any_of)
-        # PEP 3333: a request header X-Api-Key arrives as environ["HTTP_X_API_KEY"].
-        self._environ_key = "HTTP_" + self.header_name.upper().replace("-", "_")
+    def _bind(self) -> None:
+        self._environ_key = environ_name(self.header_name)
 
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.rules.is_open(environ.get("PATH_INFO") or "/"):
             return self.app(environ, start_response)
-        key = environ.get(self._environ_key) or None
-        if key is None and self.bearer:
-            key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        if key is None:
-            return self._reject(
-                missing_key_error(self.header_name, bearer=self.bearer), start_response
-            )
         try:
+            key = environ_key(environ, self._environ_key, self.header_name, self.bearer)
             claims = self.apikee.verify(key)
             if self.scopes:
                 self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)

@@ -1,0 +1,95 @@
+"""A key's claims as the command line shows them: the stable ``--json`` shape and text lines.
+
+Used by ``create``, ``verify``, ``inspect`` and the demo. The claims may come from a key that
+was never verified, so every value is checked for its type and made safe to print.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._clitext import iso, jsonable, relative, safe
+
+_KNOWN_CLAIMS = ("id", "tid", "scp", "env", "exp", "nbf", "meta")
+
+
+def claims_view(claims: dict, key: str | bytes) -> tuple[dict, list[str]]:
+    """The stable ``--json`` shape of a key's claims, and any type problems found in them.
+
+    Shape: ``id, tenant, scopes, environment, expires_at, exp, not_before, nbf, meta,
+    fingerprint, other_claims``; ``*_at``/``not_before`` are ISO 8601 UTC or null.
+    """
+    from ._keyutil import hash_key
+
+    problems: list[str] = []
+
+    def text(name: str, default: str) -> Any:
+        value = claims.get(name, default)
+        if type(value) is not str:
+            problems.append(f"claim '{name}' must be a string")
+        return jsonable(value)
+
+    def instant(name: str) -> tuple[Any, str | None]:
+        value = claims.get(name)
+        if value is None and name not in claims:
+            return None, None
+        if type(value) in (int, float) and 0 <= value <= 253402300799:
+            return value, iso(value)
+        problems.append(f"claim '{name}' must be a number of unix seconds from 0 to 253402300799")
+        return jsonable(value), None
+
+    key_id, tenant = text("id", ""), text("tid", "")
+    scopes = claims.get("scp", [])
+    if type(scopes) is not list or any(type(s) is not str for s in scopes):
+        problems.append("claim 'scp' must be a list of strings")
+    environment = text("env", "production")
+    exp, expires_at = instant("exp")
+    nbf, not_before = instant("nbf")
+    meta = claims.get("meta", {})
+    if type(meta) is not dict:
+        problems.append("claim 'meta' must be an object")
+    if isinstance(key, str):
+        key = key.encode("utf-8", "surrogatepass")
+    view = {
+        "id": key_id,
+        "tenant": tenant,
+        "scopes": jsonable(scopes),
+        "environment": environment,
+        "expires_at": expires_at,
+        "exp": exp,
+        "not_before": not_before,
+        "nbf": nbf,
+        "meta": jsonable(meta),
+        "fingerprint": hash_key(key),
+        "other_claims": jsonable({k: v for k, v in claims.items() if k not in _KNOWN_CLAIMS}),
+    }
+    return view, problems
+
+
+def claims_lines(view: dict, now: float, indent: str = "  ") -> list[str]:
+    """The claims as aligned ``name  value`` lines for people."""
+    scopes = view["scopes"]
+    if isinstance(scopes, list) and scopes:
+        scope_text = ", ".join(safe(s, 80) for s in scopes)
+    else:
+        scope_text = "(none)" if scopes == [] else safe(scopes)
+
+    def when(at: str | None, raw: Any, absent: str) -> str:
+        if at is not None:
+            return f"{at} ({relative(raw, now)})"
+        return absent if raw is None else f"{safe(raw)} (invalid)"
+
+    rows = [
+        ("id", safe(view["id"])),
+        ("tenant", safe(view["tenant"])),
+        ("scopes", scope_text),
+        ("environment", safe(view["environment"])),
+        ("expires", when(view["expires_at"], view["exp"], "never")),
+    ]
+    if view["nbf"] is not None:
+        rows.append(("not before", when(view["not_before"], view["nbf"], "-")))
+    rows.append(("meta", safe(view["meta"]) if view["meta"] != {} else "(none)"))
+    if view["other_claims"]:
+        rows.append(("other claims", safe(view["other_claims"])))
+    rows.append(("fingerprint", f"{view['fingerprint']} (sha256, = apikee.hash_key(key))"))
+    return [f"{indent}{name:<12} {value}" for name, value in rows]

@@ -1,0 +1,249 @@
+"""What every integration (ASGI, FastAPI, Flask, WSGI) shares: the failure response, where the
+key is read from, which paths are open, and the checks of their options. Imports no framework.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Iterable, MutableMapping
+
+from ._apikee import Apikee, ApikeeConfigError, get_apikee
+from ._errors import ApikeeError, ErrorCode
+
+REALM = "apikee"
+
+
+# ── the failure response ───────────────────────────────────────────────────────────────────
+
+
+def error_body(error: ApikeeError) -> bytes:
+    """The JSON body of a failure: ``{"error": CODE, "message": ...}`` as UTF-8 bytes."""
+    return json.dumps(error.to_dict(), separators=(",", ":")).encode("utf-8")
+
+
+def www_authenticate(
+    header_name: str, *, bearer: bool = True, code: str | None = None
+) -> list[str]:
+    """The ``WWW-Authenticate`` challenge(s) for a failure (one header value per scheme).
+
+    ``ApiKey realm="apikee", header="x-api-key"`` names the header to send the key in; the error
+    code is added when a key was given but rejected (as RFC 6750 does for Bearer tokens). With
+    ``bearer`` a ``Bearer realm="apikee"`` challenge follows, since that form is accepted too.
+    """
+    challenge = f'ApiKey realm="{REALM}", header="{header_name}"'
+    if code is not None and code != ErrorCode.MISSING_KEY:
+        challenge += f', error="{code}"'
+    values = [challenge]
+    if bearer:
+        values.append(f'Bearer realm="{REALM}"')
+    return values
+
+
+def error_headers(
+    error: ApikeeError, header_name: str, *, bearer: bool = True
+) -> list[tuple[str, str]]:
+    """Response headers for a failure (without Content-Length): JSON, no-store, challenge(s)."""
+    headers = [("content-type", "application/json"), ("cache-control", "no-store")]
+    for value in www_authenticate(header_name, bearer=bearer, code=error.code):
+        headers.append(("www-authenticate", value))
+    return headers
+
+
+def missing_key_error(header_name: str, *, bearer: bool = True) -> ApikeeError:
+    """The ``MISSING_KEY`` error naming where the key is expected."""
+    where = f"the '{header_name}' header is required"
+    if bearer:
+        where += " (or 'Authorization: Bearer <key>')"
+    return ApikeeError(ErrorCode.MISSING_KEY, where)
+
+
+# ── the request: where its key is, whether its path is open ────────────────────────────────
+
+
+def bearer_token(value: Any) -> Any:
+    """The token of an ``Authorization: Bearer <token>`` value (str or bytes), else None.
+
+    The scheme name is case-insensitive (RFC 9110); any other scheme (Basic…) gives None, so the
+    request counts as carrying no key.
+    """
+    if value is None or len(value) < 8:
+        return None
+    if value[:7].lower() not in (b"bearer ", "bearer "):
+        return None
+    return value[7:].strip() or None
+
+
+def environ_name(header_name: str) -> str:
+    """The WSGI environ key of a request header (PEP 3333: X-Api-Key is ``HTTP_X_API_KEY``)."""
+    return "HTTP_" + header_name.upper().replace("-", "_")
+
+
+def environ_key(environ: dict, name: str, header_name: str, bearer: bool) -> Any:
+    """The key of a WSGI request: header ``name`` (see :func:`environ_name`), else with
+    ``bearer`` the ``Authorization: Bearer`` token; ``MISSING_KEY`` when there is none."""
+    key = environ.get(name) or None
+    if key is None and bearer:
+        key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+    if key is None:
+        raise missing_key_error(header_name, bearer=bearer)
+    return key
+
+
+def path_list(value: Any, what: str) -> list[str]:
+    """``value`` as a list of paths (None is empty); a lone string is refused, since it would
+    otherwise be read character by character (``"/"`` would open everything)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        raise ApikeeConfigError(f"{what} must be a list of paths, not a single string: [{value!r}]")
+    return list(value)
+
+
+def _paths(value: Any, what: str) -> list[str]:
+    try:
+        paths = path_list(value, what)
+    except TypeError:
+        raise ApikeeConfigError(f"{what} must be a list of paths") from None
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ApikeeConfigError(
+                f"every entry of {what} must be a string starting with '/': {path!r}"
+            )
+    return paths
+
+
+def _has_dot_segment(path: str) -> bool:
+    return any(segment in (".", "..") for segment in path.split("/"))
+
+
+class PathRules:
+    """Which request paths skip authentication.
+
+    ``exact`` paths match exactly (``"/health"`` does not open ``"/health/"``). A prefix opens
+    itself and everything below it, segment-wise: ``"/static"`` opens ``"/static"`` and
+    ``"/static/app.js"`` but not ``"/static-admin"``; a prefix ending in ``/`` opens only what is
+    below it. A path containing a ``.`` or ``..`` segment is never opened by a prefix, so
+    ``"/static/../admin"`` cannot ride on an open prefix.
+    """
+
+    __slots__ = ("exact", "prefixes")
+
+    def __init__(
+        self, exact: Iterable[str] | None = (), prefixes: Iterable[str] | None = ()
+    ) -> None:
+        opened = set(_paths(exact, "exclude_paths"))
+        below: list[str] = []
+        for prefix in _paths(prefixes, "exclude_prefixes"):
+            if prefix.endswith("/"):
+                below.append(prefix)
+            else:
+                opened.add(prefix)
+                below.append(prefix + "/")
+        self.exact = frozenset(opened)
+        self.prefixes = tuple(below)
+
+    def is_open(self, path: str) -> bool:
+        """Whether ``path`` is excluded from authentication."""
+        if path in self.exact:
+            return True
+        return bool(self.prefixes) and path.startswith(self.prefixes) and not _has_dot_segment(path)
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.prefixes)
+
+    def __repr__(self) -> str:
+        return f"PathRules(exact={sorted(self.exact)!r}, prefixes={list(self.prefixes)!r})"
+
+
+def route_path(scope: MutableMapping[str, Any]) -> str:
+    """The request path relative to the app's mount point, as routes see it.
+
+    ASGI servers (uvicorn ``--root-path``) and Starlette's ``Mount`` put the full path in
+    ``scope["path"]`` and the mount point in ``scope["root_path"]``; exclusions are written
+    like routes, so they are matched against the part below the mount point (as Starlette's
+    router does, and as ``PATH_INFO`` is in WSGI).
+    """
+    path = scope["path"]
+    root = scope.get("root_path") or ""
+    if root and path.startswith(root):
+        if len(path) == len(root):
+            return "/"
+        if path[len(root)] == "/":
+            return path[len(root) :]
+    return path
+
+
+# ── options ────────────────────────────────────────────────────────────────────────────────
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP field name (RFC 9110 token)
+
+
+def checked_header_name(name: Any) -> str:
+    """``name`` lower-cased, or ApikeeConfigError unless it is a valid HTTP header name."""
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name.strip()):
+        raise ApikeeConfigError(
+            f"header_name must be an HTTP header name like 'x-api-key': {name!r}"
+        )
+    return name.strip().lower()
+
+
+def required_scopes(scopes: Any) -> tuple[str, ...]:
+    """Validate a list of required scopes (a lone string is one scope)."""
+    if scopes is None:
+        return ()
+    if isinstance(scopes, str):
+        scopes = (scopes,)
+    scopes = tuple(scopes)
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope:
+            raise ApikeeConfigError(f"every required scope must be a non-empty string: {scope!r}")
+    return scopes
+
+
+def checked_apikee(apikee: Any) -> Apikee:
+    """``apikee``, or ApikeeConfigError unless it is an :class:`~apikee.Apikee`."""
+    if not isinstance(apikee, Apikee):
+        raise ApikeeConfigError(f"apikee must be an Apikee instance, not {type(apikee).__name__}")
+    return apikee
+
+
+def verifier_and_header(
+    apikee: Apikee | None, header_name: str | None, **secret_options: Any
+) -> tuple[Apikee, str]:
+    """The verifier of an integration (``apikee``, else one built from ``secret_options`` and
+    ``header_name``) and its checked header name (by default the verifier's)."""
+    if apikee is None:
+        apikee = Apikee(header_name=header_name or "x-api-key", **secret_options)
+    return apikee, checked_header_name(header_name or apikee.header_name)
+
+
+class KeyGuard:
+    """The options of the ASGI and WSGI middlewares, checked once, at startup (``apikee``
+    defaults to :func:`~apikee.get_apikee`); a subclass binds its own constants in ``_bind``."""
+
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        *,
+        apikee: Apikee | None = None,
+        header_name: str | None = None,
+        bearer: bool = True,
+        exclude_paths: Iterable[str] | None = (),
+        exclude_prefixes: Iterable[str] | None = (),
+        scopes: Iterable[str] | None = (),
+        any_of: bool = False,
+    ) -> None:
+        apikee = checked_apikee(get_apikee() if apikee is None else apikee)
+        self.app = app
+        self.apikee = apikee
+        header = apikee.header_name if header_name is None else header_name
+        self.header_name = checked_header_name(header)
+        self.bearer = bool(bearer)
+        self.rules = PathRules(exclude_paths, exclude_prefixes)
+        self.scopes = required_scopes(scopes)
+        self.any_of = bool(any_of)
+        self._bind()
+
+    def _bind(self) -> None:
+        """Compute a subclass's per-request constants from the checked options."""

@@ -1,0 +1,149 @@
+"""The report of ``apikee scan`` in text and JSON (SARIF is :mod:`apikee._sarif`).
+
+No full key is ever written: a finding shows its masked form and its sha256 fingerprint
+(``apikee.hash_key(key)``), and decoded values (the tenant) pass through ``safe``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._clitext import err, iso, out, relative, safe
+
+
+def size_text(size: float) -> str:
+    """A byte count for people: ``512 bytes``, ``10.0 MiB``."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} bytes"  # pragma: no cover
+
+
+def _expiry_text(finding: Any, now: float) -> str:
+    if finding.exp is None:
+        return "never expires"
+    verb = "expired" if finding.exp < now else "expires"
+    return f"{verb} {iso(finding.exp)} ({relative(finding.exp, now)})"
+
+
+def _finding_line(finding: Any, now: float) -> str:
+    """The text-format line of a finding: where, what, whose, until when, why; no key."""
+    head = (
+        f"{safe(finding.path)}:{finding.line}:{finding.column}: "
+        f"{finding.status.upper()} {finding.masked}"
+    )
+    if finding.kind == "platform-key":
+        return f"{head} {finding.detail} [sha256 {finding.fingerprint[:16]}]"
+    tenant = "tenant unknown" if finding.tenant is None else f"tenant {safe(finding.tenant, 60)!r}"
+    return (
+        f"{head} {tenant}, {_expiry_text(finding, now)}: {finding.detail} "
+        f"[sha256 {finding.fingerprint[:16]}]"
+    )
+
+
+_LABELS = {
+    "live": "Live apikee key", "expired": "Expired apikee key", "invalid": "Invalid apikee key",
+}
+
+
+def describe_finding(finding: Any, now: float | None = None) -> str:
+    """One sentence about a scan finding, without the key (SARIF messages)."""
+    now = time.time() if now is None else now
+    if finding.kind == "platform-key":
+        return f"apikee.dev platform key: {finding.detail}"
+    tenant = "unknown tenant" if finding.tenant is None else f"tenant {safe(finding.tenant, 60)!r}"
+    label = _LABELS.get(finding.status, "Apikee key")
+    return f"{label} for {tenant}, {_expiry_text(finding, now)}: {finding.detail}"
+
+
+def _finding_dict(finding: Any) -> dict:
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "end_column": finding.end_column,
+        "kind": finding.kind,
+        "status": finding.status,
+        "failing": finding.failing,
+        "masked": finding.masked,
+        "fingerprint": finding.fingerprint,
+        "tenant": finding.tenant,
+        "environment": finding.environment,
+        "expires_at": iso(finding.exp),
+        "exp": finding.exp,
+        "detail": finding.detail,
+    }
+
+
+def json_report(result: Any, elapsed: float) -> dict:
+    """The ``--format json`` document (stable shape, ``version`` 1)."""
+    return {
+        "version": 1,
+        "secret_configured": result.secret_configured,
+        "findings": [_finding_dict(f) for f in result.findings],
+        "summary": {
+            "findings": len(result.findings),
+            "failing": result.failing,
+            "by_status": result.by_status(),
+            "files_scanned": result.files_scanned,
+            "bytes_scanned": result.bytes_scanned,
+            "skipped_binary": result.skipped_binary,
+            "skipped_large": result.skipped_large,
+            "unreadable": [{"path": p, "reason": r} for p, r in result.unreadable],
+            "excluded": result.excluded,
+            "ignored_candidates": result.ignored_candidates,
+            "ignored_by_pragma": result.ignored_by_pragma,
+            "seconds": round(elapsed, 3),
+        },
+    }
+
+
+def print_text_report(result: Any, max_size: int, elapsed: float) -> None:
+    """The text report: notes on stderr, one line per finding, a summary and what to do."""
+    now = time.time()
+    for path in result.skipped_large:
+        limit = size_text(max_size)
+        err(f"apikee: note: skipped {safe(path)}: larger than {limit} (see --max-size)")
+    for path, reason in result.unreadable:
+        err(f"apikee: note: could not read {safe(path)}: {reason}")
+    for finding in result.findings:
+        out(_finding_line(finding, now))
+    scanned = (
+        f"{result.files_scanned:,} file{'s' if result.files_scanned != 1 else ''} "
+        f"({size_text(result.bytes_scanned)}) in {elapsed:.2f} s"
+    )
+    skipped = []
+    if result.skipped_binary:
+        skipped.append(f"{result.skipped_binary:,} binary")
+    if result.skipped_large:
+        skipped.append(f"{len(result.skipped_large):,} too large")
+    if result.excluded:
+        skipped.append(f"{result.excluded:,} excluded")
+    if result.ignored_by_pragma:
+        skipped.append(f"{result.ignored_by_pragma} line(s) marked apikee-scan: ignore")
+    tail = f"; skipped {', '.join(skipped)}" if skipped else ""
+    if not result.findings:
+        out(f"No keys found: scanned {scanned}{tail}.")
+        return
+    counts = ", ".join(
+        f"{n} {status.replace('-', ' ')}" for status, n in result.by_status().items() if n
+    )
+    files = len({f.path for f in result.findings})
+    out("")
+    out(
+        f"Found {len(result.findings)} key{'s' if len(result.findings) != 1 else ''} in "
+        f"{files} file{'s' if files != 1 else ''} ({counts}): scanned {scanned}{tail}."
+    )
+    if not result.secret_configured and any(f.status == "unverifiable" for f in result.findings):
+        out("No signing secret was given (APIKEE_SECRET or --secret-file), so unexpired keys")
+        out("are reported UNVERIFIABLE: treat them as live.")
+    customer = [f for f in result.findings if f.kind == "customer-key"]
+    if result.secret_configured and customer and all(f.status == "forged" for f in customer):
+        out("None of these keys verifies with the given secret(s): if they are yours, give the")
+        out("scan every secret your servers accept (--secret-file, one a line).")
+    if result.failing:
+        out("Revoke every LIVE, NOT-YET-VALID, UNVERIFIABLE and PLATFORM-KEY key now (its")
+        out("sha256 is apikee.hash_key(key)), remove it from the code and the git history")
+        out("(git filter-repo), and rotate the signing secret if it was committed too.")
