@@ -225,6 +225,10 @@ cdef class ApikeeClaims:
     cdef readonly object nbf
     cdef readonly object raw_key
     cdef object _claims
+    # Built on first read, then kept (the object is read-only); verify() never pays for them.
+    cdef object _meta_view
+    cdef object _expires_view
+    cdef object _starts_view
 
     def __init__(
         self,
@@ -265,17 +269,23 @@ cdef class ApikeeClaims:
     @property
     def expires_at(self):
         """Expiry as an aware UTC datetime, or ``None`` for a key that never expires."""
-        return _to_datetime(self.exp)
+        if self._expires_view is None and self.exp is not None:
+            self._expires_view = _to_datetime(self.exp)
+        return self._expires_view
 
     @property
     def not_before(self):
         """Start of validity as an aware UTC datetime, or ``None``."""
-        return _to_datetime(self.nbf)
+        if self._starts_view is None and self.nbf is not None:
+            self._starts_view = _to_datetime(self.nbf)
+        return self._starts_view
 
     @property
     def meta(self):
         """The ``meta`` claim as a read-only mapping (nested lists as tuples)."""
-        return freeze(self._claims.get("meta", {}))
+        if self._meta_view is None:
+            self._meta_view = freeze(self._claims.get("meta", {}))
+        return self._meta_view
 
     def has_scopes(self, *required, any_of=False):
         """Whether the key grants all (or, with ``any_of=True``, any) of the scopes.

@@ -148,7 +148,7 @@ class ApikeeClaims:
     ``to_dict()`` gives every claim of the payload, unknown ones included.
     """
 
-    __slots__ = ("id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "_claims")
+    __slots__ = ("id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "_claims", "_views")
 
     def __init__(
         self,
@@ -185,20 +185,34 @@ class ApikeeClaims:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("ApikeeClaims is read-only")
 
+    def _view(self, name: str) -> Any:
+        # Datetimes and the meta view are built on first read, then kept: the object is
+        # read-only, so they cannot go stale, and verify() never pays for them.
+        views = self._views
+        if views is None:
+            views = {}
+            _SLOT_SETTERS[-1](self, views)
+        if name not in views:
+            if name == "meta":
+                views[name] = freeze(self._claims.get("meta", {}))
+            else:
+                views[name] = _to_datetime(self.exp if name == "expires_at" else self.nbf)
+        return views[name]
+
     @property
     def expires_at(self) -> datetime | None:
         """Expiry as an aware UTC datetime, or ``None`` for a key that never expires."""
-        return _to_datetime(self.exp)
+        return self._view("expires_at")
 
     @property
     def not_before(self) -> datetime | None:
         """Start of validity as an aware UTC datetime, or ``None``."""
-        return _to_datetime(self.nbf)
+        return self._view("not_before")
 
     @property
     def meta(self) -> Any:
         """The ``meta`` claim as a read-only mapping (nested lists as tuples)."""
-        return freeze(self._claims.get("meta", {}))
+        return self._view("meta")
 
     def has_scopes(self, *required: str, any_of: bool = False) -> bool:
         """Whether the key grants all (or, with ``any_of=True``, any) of the scopes.
@@ -236,7 +250,7 @@ _SLOT_SETTERS = tuple(getattr(ApikeeClaims, name).__set__ for name in ApikeeClai
 
 
 def _init_claims(obj, id, tenant, scopes, environment, exp, nbf, raw_key, claims) -> None:
-    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_raw, s_claims = _SLOT_SETTERS
+    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_raw, s_claims, s_views = _SLOT_SETTERS
     s_id(obj, id)
     s_tenant(obj, tenant)
     s_scopes(obj, scopes)
@@ -245,6 +259,7 @@ def _init_claims(obj, id, tenant, scopes, environment, exp, nbf, raw_key, claims
     s_nbf(obj, nbf)
     s_raw(obj, raw_key)
     s_claims(obj, claims)
+    s_views(obj, None)
 
 
 def _claim_error(name: str, expected: str) -> ApikeeError:

@@ -19,7 +19,12 @@ def freeze(value: Any) -> Any:
     if type(value) is dict:
         if not value:
             return _EMPTY
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        for item in value.values():
+            if type(item) is dict or type(item) is list:
+                return MappingProxyType({k: freeze(v) for k, v in value.items()})
+        # Flat (the usual meta): a read-only view of the dict itself, no copy. Safe because the
+        # claims object never hands out its own dicts mutable (to_dict() copies).
+        return MappingProxyType(value)
     if type(value) is list:
         return tuple(freeze(v) for v in value)
     return value
