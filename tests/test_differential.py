@@ -240,3 +240,38 @@ def test_claims_objects_behave_alike() -> None:
     assert left.has_scopes("a", "b:c") == right.has_scopes("a", "b:c") is True
     assert left.has_scopes("z", "a", any_of=True) == right.has_scopes("z", "a", any_of=True) is True
     assert repr(left) == repr(right)
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "res:x", "res:*", "*", ""]), max_size=3),
+    st.lists(st.sampled_from(["a", "b", "res:x", "res:y", "c"]), max_size=3),
+    st.booleans(),
+    st.sampled_from([None, "production", "staging"]),
+    st.booleans(),
+)
+def test_later_checks_equal(granted, required, any_of, environment, revoke) -> None:
+    """REVOKED, INSUFFICIENT_SCOPE and WRONG_ENVIRONMENT: same order, codes and messages."""
+    payload = json.dumps({"tid": "t", "scp": granted, "env": "production"}).encode()
+    key = _key(payload, pure.Verifier([b"s"]).sign(payload))
+    options = {"environment": environment, "is_revoked": (lambda claims: revoke) if revoke else None}
+    left = right = None
+    for module in (native, pure):
+        try:
+            result = ("ok", module.Verifier([b"s"], **options).verify(key, NOW, scopes=required, any_of=any_of).tenant)
+        except ApikeeError as exc:
+            result = ("error", exc.code, exc.message)
+        left, right = right, result
+    assert left == right
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), "1", True, None, 1, 1.5, -3])
+def test_now_validation_equal(now) -> None:
+    payload = b'{"tid":"t"}'
+    key = _key(payload, pure.Verifier([b"s"]).sign(payload))
+    results = []
+    for module in (native, pure):
+        try:
+            results.append(("ok", module.Verifier([b"s"]).verify(key, now).tenant))
+        except TypeError as exc:
+            results.append(("TypeError", str(exc)))
+    assert results[0] == results[1]

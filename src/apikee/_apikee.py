@@ -15,7 +15,7 @@ from ._core import ApikeeClaims, load_backend
 from ._duration import expiry_timestamp, instant_timestamp
 from ._errors import ApikeeError, ErrorCode
 from ._ids import new_key_id
-from ._scopes import missing_scopes, scopes_satisfied
+from ._scopes import require_scopes
 
 __all__ = ["Apikee", "KeyOptions", "get_apikee", "WeakSecretWarning", "ApikeeConfigError"]
 
@@ -149,14 +149,19 @@ class Apikee:
         backend = load_backend(implementation)
         self._backend_name = "native" if backend.__name__.endswith("_core_c") else "pure"
         self._b62encode = backend.b62encode
-        self._verifier = backend.Verifier(raw_secrets, max_key_length, leeway)
+        self._verifier = backend.Verifier(
+            raw_secrets, max_key_length, leeway, environment=environment, is_revoked=is_revoked
+        )
         self._secret_count = len(raw_secrets)
         self._header = header_name.lower()
         self._expiry = default_expiry
-        self._environment = environment
-        self._is_revoked = is_revoked
         self._fail_open = fail_open
         self._timeout = server_timeout
+        if type(self).verify is Apikee.verify:
+            # verify() is the verifier's own method (same arguments, same checks): binding it
+            # on the instance saves a Python frame on every request. A subclass that overrides
+            # verify() keeps its override.
+            self.verify = self._verifier.verify  # type: ignore[method-assign]
         self._server_key = server_key or _env("APIKEE_SERVER_KEY")
         self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
 
@@ -289,49 +294,16 @@ class Apikee:
         ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
         give ``INSUFFICIENT_SCOPE``.
         """
-        if now is not None and (
-            isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now)
-        ):
-            raise TypeError("now must be a finite number of unix seconds")
-        claims = self._verifier.verify(key, now)
-        # Later checks, in SPEC order: REVOKED, INSUFFICIENT_SCOPE, WRONG_ENVIRONMENT.
-        if self._is_revoked is not None and self._is_revoked(claims):
-            raise ApikeeError(ErrorCode.REVOKED, "the key has been revoked")
-        if scopes:
-            self.check_scopes(claims, scopes, any_of=any_of)
-        if self._environment is not None and claims.environment != self._environment:
-            raise ApikeeError(
-                ErrorCode.WRONG_ENVIRONMENT,
-                f"the key is for environment {claims.environment!r}, not {self._environment!r}",
-            )
-        return claims
+        return self._verifier.verify(key, now, scopes=scopes, any_of=any_of)
 
     def verify_function(self) -> Callable[[Any], ApikeeClaims]:
-        """The cheapest callable equivalent to ``self.verify(key)`` (current time, no scopes).
-
-        For integrations that verify on every request: without ``is_revoked``/``environment``
-        (and without a subclass overriding ``verify``) it is the verifier's own method, one
-        Python call shorter.
-        """
-        if (
-            self._is_revoked is None
-            and self._environment is None
-            and type(self).verify is Apikee.verify
-        ):
-            return self._verifier.verify
+        """The cheapest callable equivalent to ``self.verify(key)``, for integrations."""
         return self.verify
 
     @staticmethod
     def check_scopes(claims: Any, required: Iterable[str], *, any_of: bool = False) -> None:
         """Raise ``INSUFFICIENT_SCOPE`` unless the claims grant the required scopes."""
-        required = [required] if isinstance(required, str) else list(required)
-        if scopes_satisfied(claims.scopes, required, any_of=any_of):
-            return
-        wanted = missing_scopes(claims.scopes, required)
-        joiner = " or " if any_of else ", "
-        raise ApikeeError(
-            ErrorCode.INSUFFICIENT_SCOPE, f"the key lacks the required scope(s): {joiner.join(wanted)}"
-        )
+        require_scopes(claims.scopes, required, any_of=any_of)
 
     def protect(self, header_value: Any) -> ApikeeClaims:
         """Inline guard for any framework: ``apikee.protect(request.headers.get("x-api-key"))``."""

@@ -1,7 +1,7 @@
 """Type stub for the compiled twin of ``_core_py`` (same public names and signatures)."""
 
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 __all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
 
@@ -48,13 +48,28 @@ class ApikeeClaims:
     def to_dict(self) -> dict: ...
 
 class Verifier:
-    def __init__(self, secrets: Sequence[bytes], max_key_length: int = 8192, leeway: float = 0) -> None: ...
+    def __init__(
+        self,
+        secrets: Sequence[bytes],
+        max_key_length: int = 8192,
+        leeway: float = 0,
+        *,
+        environment: str | None = None,
+        is_revoked: Callable[[ApikeeClaims], bool] | None = None,
+    ) -> None: ...
     @property
     def max_key_length(self) -> int: ...
     @property
     def leeway(self) -> float: ...
     def sign(self, payload: bytes) -> bytes: ...
-    def verify(self, key: Any, now: float | None = None) -> ApikeeClaims: ...
+    def verify(
+        self,
+        key: Any,
+        now: float | None = None,
+        *,
+        scopes: Iterable[str] | None = None,
+        any_of: bool = False,
+    ) -> ApikeeClaims: ...
 
 def _sha256_for_tests(data: bytes) -> bytes: ...
 def _sha256_backend() -> str: ...

@@ -34,7 +34,7 @@ from . import _errors as E
 from ._errors import ApikeeError
 from ._frozen import deep_copy, freeze
 from ._payload import MAX_DEPTH, load_payload as _load_general
-from ._scopes import scopes_satisfied
+from ._scopes import require_scopes, scopes_satisfied
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
@@ -600,12 +600,14 @@ cdef class Verifier:
     cdef object _leeway
     cdef double _leeway_value
     cdef object _too_long_message
+    cdef object _environment
+    cdef object _is_revoked
 
     def __cinit__(self, *args, **kwargs):
         self._states = NULL
         self._count = 0
 
-    def __init__(self, secrets, max_key_length=8192, leeway=0):
+    def __init__(self, secrets, max_key_length=8192, leeway=0, *, environment=None, is_revoked=None):
         secrets = list(secrets)
         if not secrets:
             raise ValueError("at least one secret is required")
@@ -616,6 +618,10 @@ cdef class Verifier:
             raise ValueError("max_key_length must be a positive int")
         if type(leeway) not in (int, float) or not (0 <= leeway < _math.inf):
             raise ValueError("leeway must be a finite number of seconds >= 0")
+        if environment is not None and type(environment) is not str:
+            raise TypeError("environment must be a str or None")
+        if is_revoked is not None and not callable(is_revoked):
+            raise TypeError("is_revoked must be a callable or None")
         cdef Py_ssize_t count = len(secrets), i
         cdef uint32_t *states = <uint32_t *>PyMem_Malloc(count * 16 * sizeof(uint32_t))
         if states == NULL:
@@ -633,6 +639,8 @@ cdef class Verifier:
         self._too_long_message = E.MSG_TOO_LONG.format(max_key_length)
         self._leeway = leeway
         self._leeway_value = leeway
+        self._environment = environment
+        self._is_revoked = is_revoked
 
     cdef void _release(self) noexcept:
         if self._states != NULL:
@@ -667,13 +675,19 @@ cdef class Verifier:
             PyBuffer_Release(&view)
         return PyBytes_FromStringAndSize(<const char *>mac, 32)
 
-    def verify(self, key, now=None):
+    def verify(self, key, now=None, *, scopes=None, any_of=False):
         """Verify a key (``str`` or ``bytes``) and return its claims.
 
         Follows SPEC section 2 check by check; every failure is an :class:`ApikeeError` and no
         other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
-        current time).
+        current time; anything but a finite number is a ``TypeError``). Then the later checks:
+        ``is_revoked`` (``REVOKED``), ``scopes`` (all, or any with ``any_of``:
+        ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
         """
+        if now is not None and (
+            isinstance(now, bool) or not isinstance(now, (int, float)) or not _isfinite(now)
+        ):
+            raise TypeError(E.MSG_BAD_NOW)
         cdef const unsigned char *data
         cdef Py_ssize_t n
         cdef bint is_text
@@ -707,6 +721,16 @@ cdef class Verifier:
         else:
             raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         (<ApikeeClaims>claims).raw_key = raw_key
+        # 10: the later checks this verifier was configured or called with, in SPEC order.
+        if self._is_revoked is not None and self._is_revoked(claims):
+            raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
+        if scopes:
+            require_scopes((<ApikeeClaims>claims).scopes, scopes, any_of=any_of)
+        if self._environment is not None and (<ApikeeClaims>claims).environment != self._environment:
+            raise ApikeeError(
+                _code.WRONG_ENVIRONMENT,
+                E.MSG_WRONG_ENVIRONMENT.format((<ApikeeClaims>claims).environment, self._environment),
+            )
         return claims
 
     cdef object _verify_ascii(self, const unsigned char *data, Py_ssize_t n, object now):
@@ -790,8 +814,6 @@ cdef class Verifier:
                 return F_EXPIRED
             if result.nbf is not None and t < <double>result.nbf - self._leeway_value:
                 return F_NOT_YET_VALID
-        elif now is not None:
-            float(now)  # a bad `now` fails the same way whether or not the key has times
         return result
 
     def __repr__(self):

@@ -16,13 +16,13 @@ import hmac
 import math
 import time
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from . import _errors as E
 from ._errors import ApikeeError
 from ._frozen import deep_copy, freeze
 from ._payload import load_payload
-from ._scopes import scopes_satisfied
+from ._scopes import require_scopes, scopes_satisfied
 
 __all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
 
@@ -330,9 +330,17 @@ class Verifier:
     bounds a key before any decoding; ``leeway`` (seconds) widens the ``exp``/``nbf`` window.
     """
 
-    __slots__ = ("_states", "_max_key_length", "_leeway")
+    __slots__ = ("_states", "_max_key_length", "_leeway", "_environment", "_is_revoked")
 
-    def __init__(self, secrets: Sequence[bytes], max_key_length: int = 8192, leeway: float = 0) -> None:
+    def __init__(
+        self,
+        secrets: Sequence[bytes],
+        max_key_length: int = 8192,
+        leeway: float = 0,
+        *,
+        environment: str | None = None,
+        is_revoked: Callable[[Any], bool] | None = None,
+    ) -> None:
         secrets = list(secrets)
         if not secrets:
             raise ValueError("at least one secret is required")
@@ -343,9 +351,15 @@ class Verifier:
             raise ValueError("max_key_length must be a positive int")
         if type(leeway) not in (int, float) or not (0 <= leeway < math.inf):
             raise ValueError("leeway must be a finite number of seconds >= 0")
+        if environment is not None and type(environment) is not str:
+            raise TypeError("environment must be a str or None")
+        if is_revoked is not None and not callable(is_revoked):
+            raise TypeError("is_revoked must be a callable or None")
         self._states = [_hmac_states(secret) for secret in secrets]
         self._max_key_length = max_key_length
         self._leeway = leeway
+        self._environment = environment
+        self._is_revoked = is_revoked
 
     @property
     def max_key_length(self) -> int:
@@ -366,13 +380,26 @@ class Verifier:
         outer.update(inner.digest())
         return outer.digest()
 
-    def verify(self, key: Any, now: float | None = None) -> ApikeeClaims:
+    def verify(
+        self,
+        key: Any,
+        now: float | None = None,
+        *,
+        scopes: Iterable[str] | None = None,
+        any_of: bool = False,
+    ) -> ApikeeClaims:
         """Verify a key (``str`` or ``bytes``) and return its claims.
 
         Follows SPEC section 2 check by check; every failure is an :class:`ApikeeError` and no
         other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
-        current time).
+        current time; anything but a finite number is a ``TypeError``). Then the later checks:
+        ``is_revoked`` (``REVOKED``), ``scopes`` (all, or any with ``any_of``:
+        ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
         """
+        if now is not None and (
+            isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now)
+        ):
+            raise TypeError(E.MSG_BAD_NOW)
         code = E.ErrorCode
         # 1-2: type, emptiness, length (before anything costs more than O(1)).
         # issubclass(type(...)) rather than isinstance: never runs a hostile __class__ property.
@@ -433,8 +460,16 @@ class Verifier:
                 raise ApikeeError(code.EXPIRED, E.MSG_EXPIRED)
             if claims.nbf is not None and now < claims.nbf - self._leeway:
                 raise ApikeeError(code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
-        elif now is not None:
-            float(now)  # a bad `now` fails the same way whether or not the key has times
+        # 10: the later checks this verifier was configured or called with, in SPEC order.
+        if self._is_revoked is not None and self._is_revoked(claims):
+            raise ApikeeError(code.REVOKED, E.MSG_REVOKED)
+        if scopes:
+            require_scopes(claims.scopes, scopes, any_of=any_of)
+        if self._environment is not None and claims.environment != self._environment:
+            raise ApikeeError(
+                code.WRONG_ENVIRONMENT,
+                E.MSG_WRONG_ENVIRONMENT.format(claims.environment, self._environment),
+            )
         return claims
 
     def __repr__(self) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-__all__ = ["scope_granted", "missing_scopes", "scopes_satisfied"]
+from ._errors import ApikeeError, ErrorCode
+
+__all__ = ["scope_granted", "missing_scopes", "scopes_satisfied", "require_scopes"]
 
 
 def scope_granted(granted: Iterable[str], required: str) -> bool:
@@ -38,3 +40,14 @@ def scopes_satisfied(granted: Iterable[str], required: Iterable[str], *, any_of:
     if any_of:
         return any(scope_granted(granted, r) for r in required)
     return all(scope_granted(granted, r) for r in required)
+
+
+def require_scopes(granted: Iterable[str], required: Iterable[str] | str, *, any_of: bool = False) -> None:
+    """Raise ``INSUFFICIENT_SCOPE`` (HTTP 403) unless the granted scopes cover the required ones."""
+    required = [required] if isinstance(required, str) else list(required)
+    granted = tuple(granted)
+    if scopes_satisfied(granted, required, any_of=any_of):
+        return
+    joiner = " or " if any_of else ", "
+    wanted = joiner.join(missing_scopes(granted, required))
+    raise ApikeeError(ErrorCode.INSUFFICIENT_SCOPE, f"the key lacks the required scope(s): {wanted}")
