@@ -163,6 +163,16 @@ def test_signed_arbitrary_payloads(payload, secret) -> None:
         b'{"tid":"t","tid":"u"}', b'{"x":12345678901234567890}', b'{"x":"\x7f"}', b'{"x":"\t"}',
         b'{"x":"\xc3\xa9"}', b'{"x":"\xc3"}', b'{"x":NaN}', b'{"exp":Infinity}', b'{"a":1}x',
         b'{"a":tru}', b'{"a":-}', b'{"a" 1}', b'{,}', b'{"a":1,}', b'[]', b'"s"', b'123',
+        # the one-pass claims reader: unknown names, meta of every type, duplicates, depth
+        b'{"meta":{"a":1},"meta":[1]}', b'{"meta":[1],"meta":{}}', b'{"meta":null}',
+        b'{"meta":"x"}', b'{"\xc3\xa9":1,"tid":"t"}', b'{"\xff":1}', b'{"x":{"y":[true,false,null]}}',
+        b'{"tid":"a","tid":"b","scp":["x"],"scp":["y"]}', b'{"id":1}', b'{"scp":[1]}',
+        b'{"exp":1800000000,"exp":"x"}', b'{"x":"\xc3\xa9","tid":"\xe2\x82\xac"}',
+        b'{"meta":' + b"[" * 30 + b"]" * 30 + b"}", b'{"meta":' + b"[" * 31 + b"]" * 31 + b"}",
+        b'{"meta":' + b"[" * 32 + b"]" * 32 + b"}", b'{"x":' + b"{\"a\":" * 31 + b"1" + b"}" * 31 + b"}",
+        b'{"scp":' + b"[" * 31 + b"]" * 31 + b"}", b'{"scp":' + b"[" * 32 + b"]" * 32 + b"}",
+        b'{"x":123456789012345678}', b'{"x":1234567890123456789}', b'{"x":-0,"y":0}',
+        b'{"meta":{"k":"\t"}}', b'{"x":[1,]}', b'{"x":{"a":1,}}', b'{"x":{1:2}}', b'{} ',
     ]),
     st.binary(min_size=1, max_size=33),
 )

@@ -224,7 +224,11 @@ cdef class ApikeeClaims:
     cdef readonly object exp
     cdef readonly object nbf
     cdef readonly object raw_key
+    # Every claim of the payload under its wire name. verify() leaves it None on its fast path
+    # and keeps the payload bytes instead: it is decoded (by the shared general decoder) only
+    # when meta, to_dict(), == or pickling ask for it.
     cdef object _claims
+    cdef object _payload
     # Built on first read, then kept (the object is read-only); verify() never pays for them.
     cdef object _meta_view
     cdef object _expires_view
@@ -284,8 +288,13 @@ cdef class ApikeeClaims:
     def meta(self):
         """The ``meta`` claim as a read-only mapping (nested lists as tuples)."""
         if self._meta_view is None:
-            self._meta_view = freeze(self._claims.get("meta", {}))
+            self._meta_view = freeze(self._wire().get("meta", {}))
         return self._meta_view
+
+    cdef dict _wire(self):
+        if self._claims is None:
+            self._claims = _load_general(self._payload)
+        return self._claims
 
     def has_scopes(self, *required, any_of=False):
         """Whether the key grants all (or, with ``any_of=True``, any) of the scopes.
@@ -296,7 +305,7 @@ cdef class ApikeeClaims:
 
     def to_dict(self):
         """A fresh mutable copy of every claim in the payload, under its wire name."""
-        return deep_copy(self._claims)
+        return deep_copy(self._wire())
 
     def __repr__(self):
         expires = "never" if self.exp is None else self.expires_at.isoformat()
@@ -309,21 +318,20 @@ cdef class ApikeeClaims:
         # By value, across both implementations' claims classes (same key, same claims).
         if type(other).__name__ != "ApikeeClaims" or not hasattr(other, "to_dict"):
             return NotImplemented
-        return self.raw_key == other.raw_key and self._claims == other.to_dict()
+        return self.raw_key == other.raw_key and self._wire() == other.to_dict()
 
     def __hash__(self):
         return hash(self.raw_key)
 
     def __reduce__(self):
-        return (_claims_from_dict, (self._claims, self.raw_key))
+        return (_claims_from_dict, (self._wire(), self.raw_key))
 
 
 cdef inline object _claim_error(str name, str expected):
     return ApikeeError(_code.INVALID_CLAIMS, E.MSG_CLAIM_TYPE.format(name, expected))
 
 
-cdef object _timestamp_claim(dict claims, str name):
-    value = claims.get(name, _MISSING)
+cdef object _timestamp_claim(object value, str name):
     if value is _MISSING:
         return None
     kind = type(value)
@@ -333,8 +341,9 @@ cdef object _timestamp_claim(dict claims, str name):
     raise _claim_error(name, "a number of unix seconds from 0 to 253402300799")
 
 
-cdef object _text_claim(dict claims, str name, str default):
-    value = claims.get(name, default)
+cdef object _text_claim(object value, str name, str default):
+    if value is _MISSING:
+        return default
     if type(value) is not str:
         raise _claim_error(name, "a string")
     return value
@@ -346,24 +355,39 @@ def _claims_from_dict(claims, raw_key):
 
 
 cdef ApikeeClaims _build_claims(object claims, object raw_key):
+    """Claims from a decoded payload (the general path: any JSON/MessagePack)."""
     if type(claims) is not dict:
         raise ApikeeError(_code.INVALID_CLAIMS, E.MSG_NOT_OBJECT)
     cdef dict wire = <dict>claims
-    key_id = _text_claim(wire, "id", "")
-    tenant = _text_claim(wire, "tid", "")
-    scopes = wire.get("scp", ())
-    if type(scopes) is list:
+    meta = wire.get("meta", _MISSING)
+    return _claims_from_values(
+        wire.get("id", _MISSING), wire.get("tid", _MISSING), wire.get("scp", _MISSING),
+        wire.get("env", _MISSING), wire.get("exp", _MISSING), wire.get("nbf", _MISSING),
+        meta is _MISSING or type(meta) is dict, raw_key, claims, None,
+    )
+
+
+cdef ApikeeClaims _claims_from_values(
+    object key_id, object tenant, object scopes, object environment, object exp, object nbf,
+    bint meta_ok, object raw_key, object claims, object payload,
+):
+    """Type-check the claims in SPEC order (id, tid, scp, env, exp, nbf, meta) and build the
+    object; ``_MISSING`` marks an absent claim. Exactly the pure twin's ``_claims_from_dict``."""
+    key_id = _text_claim(key_id, "id", "")
+    tenant = _text_claim(tenant, "tid", "")
+    if scopes is _MISSING:
+        scopes = ()
+    elif type(scopes) is list:
         for scope in <list>scopes:
             if type(scope) is not str:
                 raise _claim_error("scp", "a list of strings")
         scopes = PyList_AsTuple(scopes)
-    elif scopes != ():
+    else:
         raise _claim_error("scp", "a list of strings")
-    environment = _text_claim(wire, "env", "production")
-    exp = _timestamp_claim(wire, "exp")
-    nbf = _timestamp_claim(wire, "nbf")
-    meta = wire.get("meta", _MISSING)
-    if meta is not _MISSING and type(meta) is not dict:
+    environment = _text_claim(environment, "env", "production")
+    exp = _timestamp_claim(exp, "exp")
+    nbf = _timestamp_claim(nbf, "nbf")
+    if not meta_ok:
         raise _claim_error("meta", "an object")
     cdef ApikeeClaims obj = ApikeeClaims.__new__(ApikeeClaims)
     obj.id = key_id
@@ -374,6 +398,7 @@ cdef ApikeeClaims _build_claims(object claims, object raw_key):
     obj.nbf = nbf
     obj.raw_key = raw_key
     obj._claims = claims
+    obj._payload = payload
     return obj
 
 
@@ -565,22 +590,186 @@ cdef object _parse_array(_Cursor *c, int depth):
         return _BAIL
 
 
-cdef object _load_payload(const unsigned char *data, Py_ssize_t n):
-    """JSON when the first byte is ASCII, else legacy MessagePack (SPEC section 1)."""
+# The claims object itself is read in one pass straight into the claim values: known claims
+# are built, everything else (meta, unknown claims) is only validated, with the same grammar and
+# limits, and decoded later by the general decoder if meta/to_dict() are ever read.
+
+
+cdef object _parse_name(_Cursor *c):
+    """An object key: the interned claim name, None for any other valid name, _BAIL otherwise."""
+    cdef const unsigned char *start = c.p + 1
+    cdef const unsigned char *q = start
+    cdef unsigned char ch, high = 0
+    while q < c.end:
+        ch = q[0]
+        if ch == 34:
+            break
+        if ch == 92 or ch < 32:
+            return _BAIL
+        high |= ch
+        q += 1
+    else:
+        return _BAIL
+    c.p = q + 1
+    if high >= 0x80:
+        return None if _valid_utf8(start, q - start) else _BAIL
+    return _known_name(start, q - start)
+
+
+cdef bint _valid_utf8(const unsigned char *start, Py_ssize_t length):
+    try:
+        PyUnicode_DecodeUTF8(<const char *>start, length, NULL)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+cdef int _skip_string(_Cursor *c) except -2:
+    return -1 if _parse_name(c) is _BAIL else 0
+
+
+cdef int _skip_int(_Cursor *c) except -2:
+    cdef const unsigned char *q = c.p
+    cdef int digits = 0
+    if q[0] == 45:
+        q += 1
+    if q >= c.end or q[0] < 48 or q[0] > 57:
+        return -1
+    if q[0] == 48 and q + 1 < c.end and 48 <= q[1] <= 57:
+        return -1
+    while q < c.end and 48 <= q[0] <= 57:
+        digits += 1
+        if digits > 18:
+            return -1
+        q += 1
+    if q < c.end and (q[0] == 46 or q[0] == 101 or q[0] == 69):
+        return -1
+    c.p = q
+    return 0
+
+
+cdef int _skip_container(_Cursor *c, int depth, unsigned char close, bint is_object) except -2:
+    if depth > MAX_JSON_DEPTH:
+        return -1
+    c.p += 1
+    _skip_ws(c)
+    if c.p < c.end and c.p[0] == close:
+        c.p += 1
+        return 0
+    while True:
+        _skip_ws(c)
+        if is_object:
+            if c.p >= c.end or c.p[0] != 34 or _skip_string(c) < 0:
+                return -1
+            _skip_ws(c)
+            if c.p >= c.end or c.p[0] != 58:
+                return -1
+            c.p += 1
+            _skip_ws(c)
+        if _skip_value(c, depth) < 0:
+            return -1
+        _skip_ws(c)
+        if c.p >= c.end:
+            return -1
+        if c.p[0] == 44:
+            c.p += 1
+            continue
+        if c.p[0] == close:
+            c.p += 1
+            return 0
+        return -1
+
+
+cdef int _skip_value(_Cursor *c, int depth) except -2:
+    """Validate one value exactly as _parse_value would accept it, building nothing."""
+    if c.p >= c.end:
+        return -1
+    cdef unsigned char ch = c.p[0]
+    if ch == 34:
+        return _skip_string(c)
+    if ch == 123:
+        return _skip_container(c, depth + 1, 125, True)
+    if ch == 91:
+        return _skip_container(c, depth + 1, 93, False)
+    if ch == 45 or 48 <= ch <= 57:
+        return _skip_int(c)
+    if ch == 116 and c.end - c.p >= 4 and memcmp(c.p, b"true", 4) == 0:
+        c.p += 4
+        return 0
+    if ch == 102 and c.end - c.p >= 5 and memcmp(c.p, b"false", 5) == 0:
+        c.p += 5
+        return 0
+    if ch == 110 and c.end - c.p >= 4 and memcmp(c.p, b"null", 4) == 0:
+        c.p += 4
+        return 0
+    return -1
+
+
+cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
+    """Claims from a JSON payload in one pass, or _BAIL for the general decoder."""
     cdef _Cursor c
-    if data[0] >= 0x80:
-        return _load_general(PyBytes_FromStringAndSize(<const char *>data, n))
+    cdef bint meta_ok = True
     c.p = data
     c.end = data + n
     _skip_ws(&c)
-    if c.p < c.end and c.p[0] == 123:
-        value = _parse_object(&c, 1)
-        if value is not _BAIL:
+    if c.p >= c.end or c.p[0] != 123:
+        return _BAIL
+    c.p += 1
+    key_id = tenant = scopes = environment = exp = nbf = _MISSING
+    _skip_ws(&c)
+    if c.p < c.end and c.p[0] == 125:
+        c.p += 1
+    else:
+        while True:  # duplicate names: the last one wins, as in json.loads
             _skip_ws(&c)
-            if c.p == c.end:
-                return value
-    # Everything else: exactly what the pure implementation does.
-    return _load_general(PyBytes_FromStringAndSize(<const char *>data, n))
+            if c.p >= c.end or c.p[0] != 34:
+                return _BAIL
+            name = _parse_name(&c)
+            if name is _BAIL:
+                return _BAIL
+            _skip_ws(&c)
+            if c.p >= c.end or c.p[0] != 58:
+                return _BAIL
+            c.p += 1
+            _skip_ws(&c)
+            if name is None or name is _K_META:
+                if name is _K_META:
+                    meta_ok = c.p < c.end and c.p[0] == 123
+                if _skip_value(&c, 1) < 0:
+                    return _BAIL
+            else:
+                value = _parse_value(&c, 1)
+                if value is _BAIL:
+                    return _BAIL
+                if name is _K_ID:
+                    key_id = value
+                elif name is _K_TID:
+                    tenant = value
+                elif name is _K_SCP:
+                    scopes = value
+                elif name is _K_ENV:
+                    environment = value
+                elif name is _K_EXP:
+                    exp = value
+                else:
+                    nbf = value
+            _skip_ws(&c)
+            if c.p >= c.end:
+                return _BAIL
+            if c.p[0] == 44:
+                c.p += 1
+                continue
+            if c.p[0] == 125:
+                c.p += 1
+                break
+            return _BAIL
+    _skip_ws(&c)
+    if c.p != c.end:
+        return _BAIL
+    return _claims_from_values(
+        key_id, tenant, scopes, environment, exp, nbf, meta_ok, None, None,
+        PyBytes_FromStringAndSize(<const char *>data, n),
+    )
 
 
 # ── the verifier ────────────────────────────────────────────────────────────────────────────
@@ -801,7 +990,11 @@ cdef class Verifier:
             if not matched:
                 return F_BAD_SIGNATURE
             # 7-8: parse and type-check the now authenticated payload.
-            claims = _build_claims(_load_payload(payload, payload_size), None)
+            claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
+            if claims is _BAIL:  # anything unusual: exactly what the pure implementation does
+                claims = _build_claims(
+                    _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)), None
+                )
         finally:
             if limbs != stack_limbs:
                 PyMem_Free(limbs)
