@@ -20,7 +20,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_Append, PyList_AsTuple
-from cpython.long cimport PyLong_FromLongLong
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint32_t
@@ -50,6 +51,9 @@ cdef extern from "_sha256.h":
     void apikee_hmac_sha256(const uint32_t *inner, const uint32_t *outer,
                             const unsigned char *data, size_t length, unsigned char *out) nogil
     int apikee_equal32(const unsigned char *a, const unsigned char *b) nogil
+
+cdef extern from "_clock.h":
+    int apikee_wall_clock(double *out) nogil
 
 cdef extern from "_b62.h":
     ctypedef unsigned long long apikee_limb
@@ -202,6 +206,13 @@ cdef object _utc_timestamp(object moment):
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_timezone.utc)
     return moment.timestamp()
+
+
+cdef inline double _seconds(object value) except? -1.0:
+    """A validated exp/nbf as a double: floats as they are, ints (< 2**38) exactly."""
+    if type(value) is float:
+        return PyFloat_AS_DOUBLE(value)
+    return <double>PyLong_AsLongLong(value)
 
 
 cdef object _to_datetime(object value):
@@ -1002,10 +1013,13 @@ cdef class Verifier:
         # 9: time window.
         cdef ApikeeClaims result = <ApikeeClaims>claims
         if result.exp is not None or result.nbf is not None:
-            t = _time_time() if now is None else float(now)
-            if result.exp is not None and t > <double>result.exp + self._leeway_value:
+            if now is not None:
+                t = float(now)
+            elif apikee_wall_clock(&t) != 0:  # the clock time.time() reads; else ask Python
+                t = _time_time()
+            if result.exp is not None and t > _seconds(result.exp) + self._leeway_value:
                 return F_EXPIRED
-            if result.nbf is not None and t < <double>result.nbf - self._leeway_value:
+            if result.nbf is not None and t < _seconds(result.nbf) - self._leeway_value:
                 return F_NOT_YET_VALID
         return result
 
