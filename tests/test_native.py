@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import os
 import subprocess
 import sys
@@ -91,3 +92,28 @@ def test_switch_in_a_fresh_interpreter(value: str | None, expected: str) -> None
 
 def test_sha_backend_is_reported(native) -> None:
     assert native._sha256_backend() in {"sha-ni", "portable"}
+
+
+def _prose(doc: str | None) -> str:
+    """A docstring without indentation and without the signature line embedsignature adds."""
+    text = inspect.cleandoc(doc or "")
+    first, _, rest = text.partition("\n")
+    if "(" in first and first.rstrip().endswith(")") and rest.startswith("\n"):
+        text = rest.strip()
+    return text
+
+
+def test_twins_have_the_same_public_names_and_docstrings(native) -> None:
+    pure = _core.load_backend("pure")
+    assert native.__all__ == pure.__all__
+    members = ("verify", "sign", "has_scopes", "to_dict", "expires_at", "not_before", "meta",
+               "max_key_length", "leeway")
+    for name in pure.__all__:
+        left, right = getattr(native, name), getattr(pure, name)
+        assert _prose(left.__doc__) == _prose(right.__doc__), name
+        for member in members if isinstance(right, type) else ():
+            if hasattr(right, member):
+                assert hasattr(left, member), (name, member)
+                assert _prose(getattr(left, member).__doc__) == _prose(getattr(right, member).__doc__), (
+                    name, member
+                )
