@@ -35,7 +35,13 @@ def extensions():
         "apikee._core_c",
         sources=["src/apikee/_core_c.pyx"],
         include_dirs=["src/apikee"],
-        depends=["src/apikee/_sha256.h", "src/apikee/_b62.h", "src/apikee/_clock.h"],
+        depends=[
+            "src/apikee/_sha256.h",
+            "src/apikee/_b62.h",
+            "src/apikee/_clock.h",
+            "src/apikee/_claims_c.pxi",
+            "src/apikee/_json_c.pxi",
+        ],
         extra_compile_args=extra_compile_args,
     )
     return cythonize([ext], compiler_directives=CYTHON_DIRECTIVES)
