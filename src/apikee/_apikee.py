@@ -296,10 +296,6 @@ class Apikee:
         """
         return self._verifier.verify(key, now, scopes=scopes, any_of=any_of)
 
-    def verify_function(self) -> Callable[[Any], ApikeeClaims]:
-        """The cheapest callable equivalent to ``self.verify(key)``, for integrations."""
-        return self.verify
-
     @staticmethod
     def check_scopes(claims: Any, required: Iterable[str], *, any_of: bool = False) -> None:
         """Raise ``INSUFFICIENT_SCOPE`` unless the claims grant the required scopes."""

@@ -49,58 +49,83 @@ cdef inline object _known_name(const unsigned char *s, Py_ssize_t n):
     return None
 
 
-cdef object _parse_string(_Cursor *c, bint is_name=False):
-    cdef const unsigned char *start = c.p + 1
-    cdef const unsigned char *q = start
-    cdef unsigned char ch, high = 0
+cdef inline const unsigned char *_string_end(_Cursor *c, unsigned char *high) noexcept nogil:
+    """The closing quote of the string at c.p, or NULL (escape, control character, no end).
+
+    ORs every byte into *high, so bit 7 says whether the string is pure ASCII.
+    """
+    cdef const unsigned char *q = c.p + 1
+    cdef unsigned char ch, seen = 0
     while q < c.end:
         ch = q[0]
         if ch == 34:  # '"'
-            break
+            high[0] = seen
+            return q
         if ch == 92 or ch < 32:  # backslash escape or control character
-            return _BAIL
-        high |= ch
+            return NULL
+        seen |= ch
         q += 1
-    else:
+    return NULL
+
+
+cdef bint _valid_utf8(const unsigned char *start, Py_ssize_t length):
+    try:
+        PyUnicode_DecodeUTF8(<const char *>start, length, NULL)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+cdef object _parse_string(_Cursor *c):
+    cdef unsigned char high = 0
+    cdef const unsigned char *start = c.p + 1
+    cdef const unsigned char *end = _string_end(c, &high)
+    if end == NULL:
         return _BAIL
-    if is_name:
-        text = _known_name(start, q - start)
-        if text is not None:
-            c.p = q + 1
-            return text
     if high < 0x80:  # pure ASCII: copy straight into a new compact str
-        text = PyUnicode_New(q - start, 127)
-        memcpy(PyUnicode_DATA(text), start, q - start)
+        text = PyUnicode_New(end - start, 127)
+        memcpy(PyUnicode_DATA(text), start, end - start)
     else:
         try:
-            text = PyUnicode_DecodeUTF8(<const char *>start, q - start, NULL)
+            text = PyUnicode_DecodeUTF8(<const char *>start, end - start, NULL)
         except UnicodeDecodeError:
             return _BAIL
-    c.p = q + 1
+    c.p = end + 1
     return text
 
 
-cdef object _parse_int(_Cursor *c):
+cdef inline const unsigned char *_int_end(_Cursor *c, long long *value) noexcept nogil:
+    """The end of the JSON integer at c.p (at most 18 digits, no fraction or exponent), or NULL;
+    its value goes to *value."""
     cdef const unsigned char *q = c.p
     cdef bint negative = q[0] == 45  # '-'
-    cdef long long value = 0
+    cdef long long total = 0
     cdef int digits = 0
     if negative:
         q += 1
     if q >= c.end or q[0] < 48 or q[0] > 57:
-        return _BAIL
+        return NULL
     if q[0] == 48 and q + 1 < c.end and 48 <= q[1] <= 57:
-        return _BAIL  # leading zero: not JSON
+        return NULL  # leading zero: not JSON
     while q < c.end and 48 <= q[0] <= 57:
-        value = value * 10 + (q[0] - 48)
+        total = total * 10 + (q[0] - 48)
         digits += 1
         if digits > 18:
-            return _BAIL
+            return NULL
         q += 1
     if q < c.end and (q[0] == 46 or q[0] == 101 or q[0] == 69):  # '.', 'e', 'E': a float
+        return NULL
+    value[0] = -total if negative else total
+    return q
+
+
+cdef object _parse_int(_Cursor *c):
+    cdef long long value
+    cdef const unsigned char *end = _int_end(c, &value)
+    if end == NULL:
         return _BAIL
-    c.p = q
-    return PyLong_FromLongLong(-value if negative else value)
+    c.p = end
+    return PyLong_FromLongLong(value)
 
 
 cdef object _parse_value(_Cursor *c, int depth):
@@ -140,7 +165,7 @@ cdef object _parse_object(_Cursor *c, int depth):
         _skip_ws(c)
         if c.p >= c.end or c.p[0] != 34:
             return _BAIL
-        name = _parse_string(c, True)
+        name = _parse_string(c)
         if name is _BAIL:
             return _BAIL
         _skip_ws(c)
@@ -198,54 +223,33 @@ cdef object _parse_array(_Cursor *c, int depth):
 
 cdef object _parse_name(_Cursor *c):
     """An object key: the interned claim name, None for any other valid name, _BAIL otherwise."""
+    cdef unsigned char high = 0
     cdef const unsigned char *start = c.p + 1
-    cdef const unsigned char *q = start
-    cdef unsigned char ch, high = 0
-    while q < c.end:
-        ch = q[0]
-        if ch == 34:
-            break
-        if ch == 92 or ch < 32:
-            return _BAIL
-        high |= ch
-        q += 1
-    else:
+    cdef const unsigned char *end = _string_end(c, &high)
+    if end == NULL:
         return _BAIL
-    c.p = q + 1
+    c.p = end + 1
     if high >= 0x80:
-        return None if _valid_utf8(start, q - start) else _BAIL
-    return _known_name(start, q - start)
-
-
-cdef bint _valid_utf8(const unsigned char *start, Py_ssize_t length):
-    try:
-        PyUnicode_DecodeUTF8(<const char *>start, length, NULL)
-    except UnicodeDecodeError:
-        return False
-    return True
+        return None if _valid_utf8(start, end - start) else _BAIL
+    return _known_name(start, end - start)
 
 
 cdef int _skip_string(_Cursor *c) except -2:
-    return -1 if _parse_name(c) is _BAIL else 0
+    cdef unsigned char high = 0
+    cdef const unsigned char *start = c.p + 1
+    cdef const unsigned char *end = _string_end(c, &high)
+    if end == NULL or (high >= 0x80 and not _valid_utf8(start, end - start)):
+        return -1
+    c.p = end + 1
+    return 0
 
 
 cdef int _skip_int(_Cursor *c) except -2:
-    cdef const unsigned char *q = c.p
-    cdef int digits = 0
-    if q[0] == 45:
-        q += 1
-    if q >= c.end or q[0] < 48 or q[0] > 57:
+    cdef long long value
+    cdef const unsigned char *end = _int_end(c, &value)
+    if end == NULL:
         return -1
-    if q[0] == 48 and q + 1 < c.end and 48 <= q[1] <= 57:
-        return -1
-    while q < c.end and 48 <= q[0] <= 57:
-        digits += 1
-        if digits > 18:
-            return -1
-        q += 1
-    if q < c.end and (q[0] == 46 or q[0] == 101 or q[0] == 69):
-        return -1
-    c.p = q
+    c.p = end
     return 0
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from ._apikee import Apikee
 from ._errors import ApikeeError
 from ._http import (
     KeyGuard,
@@ -72,11 +71,6 @@ Prebuilt = tuple[int, list, bytes]  # (status, raw headers, body): see ApikeeMid
 _CACHE_LIMIT = 256  # distinct (code, message) error responses kept prebuilt per middleware
 
 
-def _verify_function(apikee: Apikee) -> Callable[[Any], Any]:
-    """The cheapest call equivalent to ``apikee.verify(key)`` (see ``Apikee.verify_function``)."""
-    return apikee.verify_function()
-
-
 class ApikeeMiddleware(KeyGuard):
     """Pure ASGI middleware that requires a valid apikee key on every request.
 
@@ -101,7 +95,7 @@ class ApikeeMiddleware(KeyGuard):
         self._header = self.header_name.encode("latin-1")
         self._exact = self.rules.exact
         self._prefixed = bool(self.rules.prefixes)
-        self._verify = _verify_function(self.apikee)
+        self._verify = self.apikee.verify  # the verifier's own method (see Apikee.__init__)
         self._responses: dict[tuple[str, str], Prebuilt] = {}
         missing = missing_key_error(self.header_name, bearer=self.bearer)
         self._missing = self._response(missing)
