@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import pickle
 import time
 from datetime import datetime, timedelta, timezone
-from types import MappingProxyType
 
 import pytest
 from conftest import OLD_SECRET, SECRET
@@ -34,15 +34,6 @@ def key(apikee) -> str:
 @pytest.fixture
 def claims(apikee, key):
     return apikee.verify(key, now=1_800_000_000)
-
-
-def thaw(value):
-    """The read-only views of ``claims.meta`` turned back into plain data."""
-    if isinstance(value, MappingProxyType):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [thaw(v) for v in value]
-    return value
 
 
 def signed_key(core, payload: bytes) -> str:
@@ -72,37 +63,85 @@ def test_values_are_unchanged_after_attempts(claims) -> None:
         with pytest.raises(AttributeError):
             setattr(claims, name, "x")
     assert claims.tenant == "acme"
-    assert claims.scopes == ("read", "write", "billing:*")
+    assert claims.scopes == ["read", "write", "billing:*"]
 
 
-def test_scopes_is_a_tuple(claims) -> None:
-    assert type(claims.scopes) is tuple
-    assert claims.scopes == ("read", "write", "billing:*")
+def test_scopes_is_a_list_of_str(claims) -> None:
+    assert type(claims.scopes) is list
+    assert claims.scopes == ["read", "write", "billing:*"]
 
 
-def test_meta_cannot_be_modified(claims) -> None:
-    meta = claims.meta
-    assert thaw(meta) == META
-    with pytest.raises(TypeError):
-        meta["plan"] = "free"
-    with pytest.raises(TypeError):
-        del meta["plan"]
-    with pytest.raises(TypeError):
-        meta["limits"]["rpm"] = 1_000_000
-    with pytest.raises((TypeError, AttributeError)):
-        meta["limits"]["tags"].append("c")
-    with pytest.raises(TypeError):
-        meta["list"][1]["x"] = 3
-    assert claims.meta["plan"] == "pro"
-    assert claims.meta["limits"]["rpm"] == 100
+def _plain(value) -> bool:
+    """Whether a value is plain JSON data, as json.loads gives it."""
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
 
 
-def test_meta_nested_lists_are_tuples(claims) -> None:
-    assert claims.meta["limits"]["tags"] == ("a", "b")
-    assert claims.meta["list"][0] == 1
-    assert isinstance(claims.meta["list"], tuple)
-    assert claims.meta["list"][1]["x"] == (2,)
-    assert not hasattr(claims.meta, "__setitem__") and not hasattr(claims.meta, "update")
+def test_meta_is_plain_json_data(claims) -> None:
+    assert type(claims.meta) is dict and _plain(claims.meta)
+    assert claims.meta == META
+    assert json.loads(json.dumps(claims.meta)) == META
+    assert json.loads(json.dumps(claims.to_json_dict()))["meta"] == META
+
+
+@pytest.mark.parametrize("meta", [{"l": [1, {"k": "v"}]}, {"flat": "x", "n": 1}, {}])
+def test_meta_equals_what_create_was_given(apikee, meta) -> None:
+    claims = apikee.verify(apikee.create("acme", meta=meta))
+    assert claims.meta == meta
+    assert json.dumps(claims.meta) == json.dumps(meta)
+    assert json.dumps(dict(claims.meta)) == json.dumps(meta)  # the README's dict(claims.meta)
+    assert pickle.loads(pickle.dumps(claims.meta)) == meta
+    assert copy.deepcopy(claims.meta) == meta
+
+
+def test_meta_is_fresh_per_claims_object(apikee, key) -> None:
+    first = apikee.verify(key, now=1_800_000_000)
+    first.meta["plan"] = "free"
+    first.meta["limits"]["tags"].append("c")
+    first.scopes.append("admin")
+    assert first.meta["plan"] == "free"  # kept on the object: read once, then cached
+    second = apikee.verify(key, now=1_800_000_000)
+    assert second.meta == META and second.scopes == ["read", "write", "billing:*"]
+    assert first.to_dict()["meta"] == META  # the payload's own claims are untouched
+    assert first.to_dict()["scp"] == ["read", "write", "billing:*"]
+
+
+def test_meta_is_built_once_under_threads(apikee, key) -> None:
+    # Eight threads read .meta (and the datetimes) of the same fresh claims object: every one
+    # must get the very same object, not an equal copy.
+    import threading
+
+    for _ in range(200):
+        claims = apikee.verify(key, now=1_800_000_000)
+        barrier = threading.Barrier(8)
+        seen: list[tuple[int, int, int]] = []
+
+        def read() -> None:
+            barrier.wait()
+            seen.append((id(claims.meta), id(claims.expires_at), id(claims.not_before)))
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(seen)) == 1
+
+
+def test_claims_are_apikee_claims_in_both_implementations(claims) -> None:
+    import apikee as package
+
+    assert isinstance(claims, package.ApikeeClaims)
+    assert claims.verified is True
+
+
+def test_init_cannot_rewrite_claims(claims) -> None:
+    with pytest.raises(AttributeError):
+        claims.__init__(tenant="evil")
+    assert claims.tenant == "acme" and claims.scopes == ["read", "write", "billing:*"]
 
 
 def test_copies_of_meta_do_not_reach_the_claims(claims) -> None:
@@ -114,12 +153,11 @@ def test_copies_of_meta_do_not_reach_the_claims(claims) -> None:
     assert claims.to_dict()["meta"]["plan"] == "pro"
 
 
-def test_meta_is_empty_mapping_when_absent(apikee) -> None:
+def test_meta_is_an_empty_dict_when_absent(apikee) -> None:
     claims = apikee.verify(apikee.create("acme"))
-    assert dict(claims.meta) == {} and len(claims.meta) == 0
-    with pytest.raises(TypeError):
-        claims.meta["x"] = 1
-    assert apikee.verify(apikee.create("acme")).meta == {}  # and the shared empty view stays empty
+    assert claims.meta == {} and type(claims.meta) is dict
+    claims.meta["x"] = 1
+    assert apikee.verify(apikee.create("acme")).meta == {}  # no empty dict shared between objects
 
 
 # ── times ───────────────────────────────────────────────────────────────────────────────────
@@ -229,7 +267,7 @@ def test_to_dict_is_a_fresh_copy(claims) -> None:
     assert second["tid"] == "acme" and second["scp"] == ["read", "write", "billing:*"]
     assert second["meta"] == META
     assert claims.tenant == "acme" and "admin" not in claims.scopes
-    assert claims.meta["plan"] == "pro" and claims.meta["limits"]["tags"] == ("a", "b")
+    assert claims.meta["plan"] == "pro" and claims.meta["limits"]["tags"] == ["a", "b"]
 
 
 def test_to_dict_includes_unknown_claims(apikee, core) -> None:
@@ -265,8 +303,12 @@ def test_repr_of_claims_with_odd_text(apikee, core) -> None:
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_pickle_round_trip(claims, key, protocol) -> None:
-    copy_ = pickle.loads(pickle.dumps(claims, protocol=protocol))
-    assert type(copy_) is type(claims)
+    data = pickle.dumps(claims, protocol=protocol)
+    assert b"_core_c" not in data and b"_claims_py" not in data and b"_core_py" not in data
+    copy_ = pickle.loads(data)
+    import apikee as package
+
+    assert isinstance(copy_, package.ApikeeClaims) and copy_ == claims
     assert copy_.to_dict() == claims.to_dict()
     assert (copy_.id, copy_.tenant, copy_.scopes, copy_.environment) == (
         claims.id, claims.tenant, claims.scopes, claims.environment
@@ -275,6 +317,27 @@ def test_pickle_round_trip(claims, key, protocol) -> None:
     assert copy_.meta == claims.meta
     with pytest.raises(AttributeError):
         copy_.tenant = "evil"
+
+
+@pytest.mark.parametrize("loader_env", ["1", "0"], ids=["load-pure-only", "load-default"])
+def test_pickles_load_under_either_implementation(claims, loader_env) -> None:
+    import subprocess
+    import sys
+
+    program = (
+        "import pickle, sys, apikee\n"
+        "c = pickle.loads(sys.stdin.buffer.read())\n"
+        "assert isinstance(c, apikee.ApikeeClaims)\n"
+        "print(apikee.IMPLEMENTATION, c.tenant, c.scopes, c.meta['plan'], c.verified)\n"
+    )
+    env = dict(os.environ, APIKEE_NO_EXTENSIONS=loader_env)
+    done = subprocess.run(
+        [sys.executable, "-c", program], input=pickle.dumps(claims), capture_output=True,
+        env=env, timeout=60, check=True,
+    )
+    implementation, *rest = done.stdout.decode().split()
+    assert implementation in (("pure",) if loader_env == "1" else ("native", "pure"))
+    assert rest == ["acme", "['read',", "'write',", "'billing:*']", "pro", "True"]
 
 
 def test_copy_and_deepcopy(claims) -> None:
@@ -308,16 +371,17 @@ def test_constructor_with_0_1_2_keywords(core) -> None:
     )
     assert claims.id == "key_1"
     assert claims.tenant == "acme"
-    assert claims.scopes == ("read", "write")
+    assert claims.scopes == ["read", "write"]
     assert claims.expires_at == expires and claims.exp == expires.timestamp()
     assert claims.not_before == starts and claims.nbf == starts.timestamp()
     assert claims.environment == "staging"
-    assert claims.meta == {"plan": "pro", "tags": ("a",)}
+    assert claims.meta == {"plan": "pro", "tags": ["a"]}
     assert claims.raw_key == "apikee_abc.def"
     assert claims.has_scopes("read", "write")
     meta["plan"] = "free"  # the caller's dict is copied, not shared
     meta["tags"].append("b")
-    assert claims.meta == {"plan": "pro", "tags": ("a",)}
+    assert claims.meta == {"plan": "pro", "tags": ["a"]}
+    assert claims.verified is False  # built by hand, not by verify()
     with pytest.raises(AttributeError):
         claims.tenant = "evil"
 
@@ -325,7 +389,7 @@ def test_constructor_with_0_1_2_keywords(core) -> None:
 def test_constructor_positional_in_0_1_2_order(core) -> None:
     claims = core.ApikeeClaims("key_1", "acme", ["read"], None, None, "production", {}, "apikee_x.y")
     assert (claims.id, claims.tenant, claims.scopes, claims.environment, claims.raw_key) == (
-        "key_1", "acme", ("read",), "production", "apikee_x.y"
+        "key_1", "acme", ["read"], "production", "apikee_x.y"
     )
     assert claims.expires_at is None and claims.not_before is None and dict(claims.meta) == {}
 
@@ -333,7 +397,7 @@ def test_constructor_positional_in_0_1_2_order(core) -> None:
 def test_constructor_defaults(core) -> None:
     claims = core.ApikeeClaims()
     assert (claims.id, claims.tenant, claims.scopes, claims.environment, claims.raw_key) == (
-        "", "", (), "production", ""
+        "", "", [], "production", ""
     )
     assert claims.exp is None and claims.nbf is None and dict(claims.meta) == {}
 

@@ -10,8 +10,8 @@
 """
 
 from ._apikee import Apikee, ApikeeConfigError, KeyOptions, WeakSecretWarning, get_apikee
-from ._core import IMPLEMENTATION, ApikeeClaims, Verifier, b62decode, b62encode
-from ._core import constant_time_compare
+from ._claims_py import ApikeeClaims  # the public class of both implementations' claims
+from ._core import IMPLEMENTATION, Verifier, b62decode, b62encode, constant_time_compare
 from ._errors import ApikeeError, ErrorCode
 from ._keyutil import decode_unverified, generate_secret, hash_key
 

@@ -9,9 +9,15 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ._core import ApikeeClaims, load_backend
+from ._claims_py import ApikeeClaims
+from ._core import load_backend
+
+if TYPE_CHECKING:
+    from ._core import Verifier
+    from .asgi import ApikeeMiddleware
 from ._duration import expiry_timestamp, instant_timestamp
 from ._errors import ApikeeError, ErrorCode
 from ._ids import new_key_id
@@ -149,7 +155,7 @@ class Apikee:
         backend = load_backend(implementation)
         self._backend_name = "native" if backend.__name__.endswith("_core_c") else "pure"
         self._b62encode = backend.b62encode
-        self._verifier = backend.Verifier(
+        self._verifier: Verifier = backend.Verifier(
             raw_secrets, max_key_length, leeway, environment=environment, is_revoked=is_revoked
         )
         self._secret_count = len(raw_secrets)
@@ -210,7 +216,7 @@ class Apikee:
         tenant: str | KeyOptions,
         *,
         scopes: Iterable[str] | None = None,
-        expires_in: timedelta | datetime | int | float | str | None | object = ...,
+        expires_in: timedelta | datetime | int | float | str | None | EllipsisType = ...,
         not_before: datetime | timedelta | int | float | None = None,
         meta: dict[str, Any] | None = None,
         environment: str = "production",
@@ -260,7 +266,12 @@ class Apikee:
         if exp is not None:
             claims["exp"] = exp
         if not_before is not None:
-            claims["nbf"] = instant_timestamp(not_before, now, "not_before")
+            claims["nbf"] = nbf = instant_timestamp(not_before, now, "not_before")
+            if exp is not None and nbf >= exp:
+                raise ValueError(
+                    "not_before is at or after the expiry: the key could never be valid "
+                    "(move not_before earlier or expires_in later)"
+                )
         if meta:
             claims["meta"] = meta
         try:
@@ -312,7 +323,7 @@ class Apikee:
     # ── integrations (imported lazily: the base install has no framework dependency) ─────────
 
     @property
-    def middleware(self) -> type:
+    def middleware(self) -> type[ApikeeMiddleware]:
         """An ASGI middleware class bound to this instance: ``app.add_middleware(apikee.middleware)``."""
         from .asgi import ApikeeMiddleware
 

@@ -1,14 +1,7 @@
 # Included by _core_c.pyx (one extension module): the claims object and the type checks of
-# SPEC section 1, the twin of _claims_py.py.
+# docs/SPEC.md section 1, the twin of _claims_py.py.
 
 # ── claims ──────────────────────────────────────────────────────────────────────────────────
-
-
-cdef object _utc_timestamp(object moment):
-    """Unix seconds of a datetime; a naive one is UTC (as everywhere in apikee)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_timezone.utc)
-    return moment.timestamp()
 
 
 cdef inline double _seconds(object value) except? -1.0:
@@ -18,17 +11,16 @@ cdef inline double _seconds(object value) except? -1.0:
     return <double>PyLong_AsLongLong(value)
 
 
-cdef object _to_datetime(object value):
-    return None if value is None else _datetime.fromtimestamp(value, tz=_timezone.utc)
-
-
 cdef class ApikeeClaims:
-    """The verified claims of a key; read-only.
+    """The claims of a key, as plain Python data; read-only.
 
-    Attributes: ``id``, ``tenant``, ``scopes`` (tuple), ``environment``, ``exp`` and ``nbf`` (the
-    raw unix-seconds numbers or ``None``), ``raw_key``; properties ``expires_at`` and
-    ``not_before`` (aware UTC datetimes, built only when read), ``meta`` (a read-only mapping).
-    ``to_dict()`` gives every claim of the payload, unknown ones included.
+    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp`` and
+    ``nbf`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified`` (False for
+    :func:`~apikee.decode_unverified` results and hand-built objects); properties ``expires_at``
+    and ``not_before`` (aware UTC datetimes, built only when read) and ``meta`` (a dict, decoded
+    on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
+    else. ``to_dict()`` gives every claim of the payload under its wire name, unknown ones
+    included; ``to_json_dict()`` the JSON-ready view under the attribute names.
     """
 
     cdef readonly object id
@@ -38,12 +30,16 @@ cdef class ApikeeClaims:
     cdef readonly object exp
     cdef readonly object nbf
     cdef readonly object raw_key
+    cdef readonly bint verified
     # Every claim of the payload under its wire name. verify() leaves it None on its fast path
     # and keeps the payload bytes instead: it is decoded (by the shared general decoder) only
     # when meta, to_dict(), == or pickling ask for it.
     cdef object _claims
     cdef object _payload
     # Built on first read, then kept (the object is read-only); verify() never pays for them.
+    # Each is computed, then published only if still unset: no Python code runs between that
+    # check and the store (the GIL is held), so threads racing on a fresh object all get the
+    # object that was published first.
     cdef object _meta_view
     cdef object _expires_view
     cdef object _starts_view
@@ -61,53 +57,58 @@ cdef class ApikeeClaims:
         *,
         exp=None,
         nbf=None,
+        verified=False,
     ):
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
-        if expires_at is not None and exp is None:
-            exp = _utc_timestamp(expires_at)
-        if not_before is not None and nbf is None:
-            nbf = _utc_timestamp(not_before)
-        scopes = tuple(scopes)
-        claims = {"id": id, "tid": tenant, "scp": list(scopes), "env": environment}
-        if exp is not None:
-            claims["exp"] = exp
-        if nbf is not None:
-            claims["nbf"] = nbf
-        if meta:
-            claims["meta"] = deep_copy(dict(meta))
-        self.id = id
-        self.tenant = tenant
-        self.scopes = scopes
-        self.environment = environment
-        self.exp = exp
-        self.nbf = nbf
+        if self._claims is not None or self._payload is not None:
+            raise AttributeError("ApikeeClaims is read-only")
+        wire = wire_from_arguments(
+            id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf
+        )
+        if type(raw_key) is not str:
+            raise TypeError("raw_key must be a str")
+        self.id = wire["id"]
+        self.tenant = wire["tid"]
+        self.scopes = list(wire["scp"])
+        self.environment = wire["env"]
+        self.exp = wire.get("exp")
+        self.nbf = wire.get("nbf")
         self.raw_key = raw_key
-        self._claims = claims
+        self.verified = bool(verified)
+        self._claims = wire
 
     @property
     def expires_at(self):
         """Expiry as an aware UTC datetime, or ``None`` for a key that never expires."""
         if self._expires_view is None and self.exp is not None:
-            self._expires_view = _to_datetime(self.exp)
+            value = to_datetime(self.exp)
+            if self._expires_view is None:
+                self._expires_view = value
         return self._expires_view
 
     @property
     def not_before(self):
         """Start of validity as an aware UTC datetime, or ``None``."""
         if self._starts_view is None and self.nbf is not None:
-            self._starts_view = _to_datetime(self.nbf)
+            value = to_datetime(self.nbf)
+            if self._starts_view is None:
+                self._starts_view = value
         return self._starts_view
 
     @property
     def meta(self):
-        """The ``meta`` claim as a read-only mapping (nested lists as tuples)."""
+        """The ``meta`` claim as a dict of plain JSON data (decoded on first read, then kept)."""
         if self._meta_view is None:
-            self._meta_view = freeze(self._wire().get("meta", {}))
+            value = deep_copy(self._wire().get("meta", {}))
+            if self._meta_view is None:
+                self._meta_view = value
         return self._meta_view
 
     cdef dict _wire(self):
         if self._claims is None:
-            self._claims = _load_general(self._payload)
+            value = _load_general(self._payload)
+            if self._claims is None:
+                self._claims = value
         return self._claims
 
     def has_scopes(self, *required, any_of=False):
@@ -121,24 +122,26 @@ cdef class ApikeeClaims:
         """A fresh mutable copy of every claim in the payload, under its wire name."""
         return deep_copy(self._wire())
 
+    def to_json_dict(self):
+        """A fresh JSON-ready dict under the attribute names: ``id, tenant, scopes, environment,
+        expires_at, exp, not_before, nbf, meta`` (datetimes as ISO 8601 UTC strings or None)."""
+        return json_view(self)
+
     def __repr__(self):
-        expires = "never" if self.exp is None else self.expires_at.isoformat()
-        return (
-            f"ApikeeClaims(id={self.id!r}, tenant={self.tenant!r}, scopes={self.scopes!r}, "
-            f"environment={self.environment!r}, expires_at={expires})"
-        )
+        return claims_repr(self)
 
     def __eq__(self, other):
-        # By value, across both implementations' claims classes (same key, same claims).
-        if type(other).__name__ != "ApikeeClaims" or not hasattr(other, "to_dict"):
-            return NotImplemented
-        return self.raw_key == other.raw_key and self._wire() == other.to_dict()
+        return claims_equal(self, other, _PublicClaims)
 
     def __hash__(self):
         return hash(self.raw_key)
 
     def __reduce__(self):
-        return (_claims_from_dict, (self._wire(), self.raw_key))
+        return (_PublicClaims._restore, (self._wire(), self.raw_key, self.verified))
+
+
+# isinstance(claims, apikee.ApikeeClaims) holds for these too (the public class is the pure one).
+_PublicClaims.register(ApikeeClaims)
 
 
 cdef inline object _claim_error(str name, str expected):
@@ -163,12 +166,12 @@ cdef object _text_claim(object value, str name, str default):
     return value
 
 
-def _claims_from_dict(claims, raw_key):
-    """Validate a decoded payload (SPEC section 1 types) and build the claims object."""
-    return _build_claims(claims, raw_key)
+def _claims_from_dict(claims, raw_key, verified=True):
+    """Validate a decoded payload (docs/SPEC.md section 1 types) and build the claims object."""
+    return _build_claims(claims, raw_key, verified)
 
 
-cdef ApikeeClaims _build_claims(object claims, object raw_key):
+cdef ApikeeClaims _build_claims(object claims, object raw_key, bint verified):
     """Claims from a decoded payload (the general path: any JSON/MessagePack)."""
     if type(claims) is not dict:
         raise ApikeeError(_code.INVALID_CLAIMS, E.MSG_NOT_OBJECT)
@@ -177,25 +180,26 @@ cdef ApikeeClaims _build_claims(object claims, object raw_key):
     return _claims_from_values(
         wire.get("id", _MISSING), wire.get("tid", _MISSING), wire.get("scp", _MISSING),
         wire.get("env", _MISSING), wire.get("exp", _MISSING), wire.get("nbf", _MISSING),
-        meta is _MISSING or type(meta) is dict, raw_key, claims, None,
+        meta is _MISSING or type(meta) is dict, raw_key, claims, None, verified,
     )
 
 
 cdef ApikeeClaims _claims_from_values(
     object key_id, object tenant, object scopes, object environment, object exp, object nbf,
-    bint meta_ok, object raw_key, object claims, object payload,
+    bint meta_ok, object raw_key, object claims, object payload, bint verified,
 ):
     """Type-check the claims in SPEC order (id, tid, scp, env, exp, nbf, meta) and build the
     object; ``_MISSING`` marks an absent claim. Exactly the pure twin's ``_claims_from_dict``."""
     key_id = _text_claim(key_id, "id", "")
     tenant = _text_claim(tenant, "tid", "")
     if scopes is _MISSING:
-        scopes = ()
+        scopes = []
     elif type(scopes) is list:
         for scope in <list>scopes:
             if type(scope) is not str:
                 raise _claim_error("scp", "a list of strings")
-        scopes = PyList_AsTuple(scopes)
+        if claims is not None:  # the decoded dict keeps its own: to_dict() stays what the key says
+            scopes = list(<list>scopes)
     else:
         raise _claim_error("scp", "a list of strings")
     environment = _text_claim(environment, "env", "production")
@@ -213,4 +217,5 @@ cdef ApikeeClaims _claims_from_values(
     obj.raw_key = raw_key
     obj._claims = claims
     obj._payload = payload
+    obj.verified = verified
     return obj

@@ -1,50 +1,64 @@
-"""The claims object and the type checks of SPEC section 1: pure half of the hot path.
+"""The claims object and the type checks of docs/SPEC.md section 1: pure half of the hot path.
 
 Part of the pure implementation (``_core_py.py`` re-exports ``ApikeeClaims``); its compiled
 twin is ``_claims_c.pxi``, included into ``_core_c.pyx``. Same names, docstrings and behaviour.
+
+This class is also THE public ``apikee.ApikeeClaims``, whichever implementation is active: the
+compiled claims class registers itself as a (virtual) subclass of it, so
+``isinstance(claims, apikee.ApikeeClaims)`` holds for claims of both, and pickles of either name
+``apikee.ApikeeClaims`` and load under either implementation.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from abc import ABCMeta
+from datetime import datetime
 from typing import Any, Iterable
 
 from . import _errors as E
+from ._claims_shared import MAX_TIMESTAMP, claims_equal, claims_repr, json_view, to_datetime
+from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
-from ._frozen import deep_copy, freeze
+from ._frozen import deep_copy
 from ._scopes import scopes_satisfied
 
 __all__ = ["ApikeeClaims"]
 
-MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
 _MISSING = object()
+_READ_ONLY = "ApikeeClaims is read-only"
 
 
 # ── claims ──────────────────────────────────────────────────────────────────────────────────
 
 
-def _utc_timestamp(moment: datetime) -> float:
-    """Unix seconds of a datetime; a naive one is UTC (as everywhere in apikee)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+class ApikeeClaims(metaclass=ABCMeta):
+    """The claims of a key, as plain Python data; read-only.
 
-
-def _to_datetime(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
-
-
-class ApikeeClaims:
-    """The verified claims of a key; read-only.
-
-    Attributes: ``id``, ``tenant``, ``scopes`` (tuple), ``environment``, ``exp`` and ``nbf`` (the
-    raw unix-seconds numbers or ``None``), ``raw_key``; properties ``expires_at`` and
-    ``not_before`` (aware UTC datetimes, built only when read), ``meta`` (a read-only mapping).
-    ``to_dict()`` gives every claim of the payload, unknown ones included.
+    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp`` and
+    ``nbf`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified`` (False for
+    :func:`~apikee.decode_unverified` results and hand-built objects); properties ``expires_at``
+    and ``not_before`` (aware UTC datetimes, built only when read) and ``meta`` (a dict, decoded
+    on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
+    else. ``to_dict()`` gives every claim of the payload under its wire name, unknown ones
+    included; ``to_json_dict()`` the JSON-ready view under the attribute names.
     """
 
-    __slots__ = ("id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "_claims", "_views")
+    __slots__ = (
+        "id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "verified",
+        "_claims", "_views",
+    )
+
+    id: str
+    tenant: str
+    scopes: list[str]
+    environment: str
+    exp: float | None
+    nbf: float | None
+    raw_key: str
+    verified: bool
+    _claims: dict[str, Any]
+    _views: dict[str, Any] | None
 
     def __init__(
         self,
@@ -54,61 +68,63 @@ class ApikeeClaims:
         expires_at: datetime | None = None,
         not_before: datetime | None = None,
         environment: str = "production",
-        meta: dict | None = None,
+        meta: dict[str, Any] | None = None,
         raw_key: str = "",
         *,
         exp: float | None = None,
         nbf: float | None = None,
+        verified: bool = False,
     ) -> None:
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
-        if expires_at is not None and exp is None:
-            exp = _utc_timestamp(expires_at)
-        if not_before is not None and nbf is None:
-            nbf = _utc_timestamp(not_before)
-        scopes = tuple(scopes)
-        claims: dict[str, Any] = {"id": id, "tid": tenant, "scp": list(scopes), "env": environment}
-        if exp is not None:
-            claims["exp"] = exp
-        if nbf is not None:
-            claims["nbf"] = nbf
-        if meta:
-            claims["meta"] = deep_copy(dict(meta))
-        _init_claims(self, id, tenant, scopes, environment, exp, nbf, raw_key, claims)
+        _refuse_reinit(self)
+        wire = wire_from_arguments(
+            id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf
+        )
+        if type(raw_key) is not str:
+            raise TypeError("raw_key must be a str")
+        _init_claims(
+            self, wire["id"], wire["tid"], list(wire["scp"]), wire["env"], wire.get("exp"),
+            wire.get("nbf"), raw_key, wire, bool(verified),
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ApikeeClaims is read-only")
+        raise AttributeError(_READ_ONLY)
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError("ApikeeClaims is read-only")
+        raise AttributeError(_READ_ONLY)
 
     def _view(self, name: str) -> Any:
-        # Datetimes and the meta view are built on first read, then kept: the object is
-        # read-only, so they cannot go stale, and verify() never pays for them.
+        # Datetimes and meta are built on first read, then kept: verify() never pays for them.
+        # setdefault publishes the first one built, so threads racing on a fresh object all
+        # get the same object back.
         views = self._views
         if views is None:
-            views = {}
-            _SLOT_SETTERS[-1](self, views)
-        if name not in views:
+            _SLOT_SETTERS[-1](self, {})
+            views = self._views
+            assert views is not None
+        value = views.get(name, _MISSING)
+        if value is _MISSING:
             if name == "meta":
-                views[name] = freeze(self._claims.get("meta", {}))
+                value = deep_copy(self._claims.get("meta", {}))
             else:
-                views[name] = _to_datetime(self.exp if name == "expires_at" else self.nbf)
-        return views[name]
+                value = to_datetime(self.exp if name == "expires_at" else self.nbf)
+            value = views.setdefault(name, value)
+        return value
 
     @property
     def expires_at(self) -> datetime | None:
         """Expiry as an aware UTC datetime, or ``None`` for a key that never expires."""
-        return self._view("expires_at")
+        return self._view("expires_at")  # type: ignore[no-any-return]
 
     @property
     def not_before(self) -> datetime | None:
         """Start of validity as an aware UTC datetime, or ``None``."""
-        return self._view("not_before")
+        return self._view("not_before")  # type: ignore[no-any-return]
 
     @property
-    def meta(self) -> Any:
-        """The ``meta`` claim as a read-only mapping (nested lists as tuples)."""
-        return self._view("meta")
+    def meta(self) -> dict[str, Any]:
+        """The ``meta`` claim as a dict of plain JSON data (decoded on first read, then kept)."""
+        return self._view("meta")  # type: ignore[no-any-return]
 
     def has_scopes(self, *required: str, any_of: bool = False) -> bool:
         """Whether the key grants all (or, with ``any_of=True``, any) of the scopes.
@@ -117,36 +133,74 @@ class ApikeeClaims:
         """
         return scopes_satisfied(self.scopes, required, any_of=any_of)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A fresh mutable copy of every claim in the payload, under its wire name."""
-        return deep_copy(self._claims)
+        return deep_copy(self._claims)  # type: ignore[no-any-return]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A fresh JSON-ready dict under the attribute names: ``id, tenant, scopes, environment,
+        expires_at, exp, not_before, nbf, meta`` (datetimes as ISO 8601 UTC strings or None)."""
+        return json_view(self)
 
     def __repr__(self) -> str:
-        expires = "never" if self.exp is None else self.expires_at.isoformat()
-        return (
-            f"ApikeeClaims(id={self.id!r}, tenant={self.tenant!r}, scopes={self.scopes!r}, "
-            f"environment={self.environment!r}, expires_at={expires})"
-        )
+        return claims_repr(self)
 
     def __eq__(self, other: object) -> bool:
-        # By value, across both implementations' claims classes (same key, same claims).
-        if type(other).__name__ != "ApikeeClaims" or not hasattr(other, "to_dict"):
-            return NotImplemented
-        return self.raw_key == other.raw_key and self._claims == other.to_dict()
+        return claims_equal(self, other, ApikeeClaims)  # type: ignore[no-any-return]
 
     def __hash__(self) -> int:
         return hash(self.raw_key)
 
-    def __reduce__(self):
-        return (_claims_from_dict, (self._claims, self.raw_key))
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ApikeeClaims._restore, (self._claims, self.raw_key, self.verified))
 
+    @classmethod
+    def _restore(cls, claims: dict[str, Any], raw_key: str, verified: bool) -> ApikeeClaims:
+        """Unpickling: claims of the active implementation, whichever one pickled them."""
+        from ._core import load_backend
+
+        restored: ApikeeClaims = load_backend(None)._claims_from_dict(claims, raw_key, verified)
+        return restored
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic v2 (FastAPI) support: claims as a field or a route's return type.
+
+        Validates instances of either implementation and serializes to :meth:`to_json_dict`.
+        """
+        from ._pydantic import claims_core_schema
+
+        return claims_core_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        from ._pydantic import claims_json_schema
+
+        return claims_json_schema()
+
+
+# The public name and module, so pickles and reprs of the class say ``apikee.ApikeeClaims``.
+ApikeeClaims.__module__ = "apikee"
 
 # Slot setters bypass the read-only __setattr__ (and are faster than going through it).
 _SLOT_SETTERS = tuple(getattr(ApikeeClaims, name).__set__ for name in ApikeeClaims.__slots__)
 
 
-def _init_claims(obj, id, tenant, scopes, environment, exp, nbf, raw_key, claims) -> None:
-    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_raw, s_claims, s_views = _SLOT_SETTERS
+def _refuse_reinit(obj: ApikeeClaims) -> None:
+    try:
+        object.__getattribute__(obj, "_claims")
+    except AttributeError:
+        return
+    raise AttributeError(_READ_ONLY)
+
+
+def _init_claims(
+    obj: ApikeeClaims, id: str, tenant: str, scopes: list[str], environment: str,
+    exp: float | None, nbf: float | None, raw_key: str, claims: dict[str, Any], verified: bool,
+) -> None:
+    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_raw, s_verified, s_claims, s_views = (
+        _SLOT_SETTERS
+    )
     s_id(obj, id)
     s_tenant(obj, tenant)
     s_scopes(obj, scopes)
@@ -154,6 +208,7 @@ def _init_claims(obj, id, tenant, scopes, environment, exp, nbf, raw_key, claims
     s_exp(obj, exp)
     s_nbf(obj, nbf)
     s_raw(obj, raw_key)
+    s_verified(obj, verified)
     s_claims(obj, claims)
     s_views(obj, None)
 
@@ -162,37 +217,39 @@ def _claim_error(name: str, expected: str) -> ApikeeError:
     return ApikeeError(E.ErrorCode.INVALID_CLAIMS, E.MSG_CLAIM_TYPE.format(name, expected))
 
 
-def _timestamp_claim(claims: dict, name: str) -> float | None:
+def _timestamp_claim(claims: dict[str, Any], name: str) -> float | None:
     value = claims.get(name, _MISSING)
     if value is _MISSING:
         return None
     kind = type(value)
     if kind is int or (kind is float and math.isfinite(value)):
         if 0 <= value <= MAX_TIMESTAMP:
-            return value
+            return value  # type: ignore[no-any-return]
     raise _claim_error(name, "a number of unix seconds from 0 to 253402300799")
 
 
-def _text_claim(claims: dict, name: str, default: str) -> str:
+def _text_claim(claims: dict[str, Any], name: str, default: str) -> str:
     value = claims.get(name, default)
     if type(value) is not str:
         raise _claim_error(name, "a string")
     return value
 
 
-def _claims_from_dict(claims: Any, raw_key: str) -> ApikeeClaims:
-    """Validate a decoded payload (SPEC section 1 types) and build the claims object."""
+def _claims_from_dict(claims: Any, raw_key: str, verified: bool = True) -> ApikeeClaims:
+    """Validate a decoded payload (docs/SPEC.md section 1 types) and build the claims object."""
     if type(claims) is not dict:
         raise ApikeeError(E.ErrorCode.INVALID_CLAIMS, E.MSG_NOT_OBJECT)
     key_id = _text_claim(claims, "id", "")
     tenant = _text_claim(claims, "tid", "")
-    scopes = claims.get("scp", ())
-    if type(scopes) is list:
+    scopes = claims.get("scp", _MISSING)
+    if scopes is _MISSING:
+        scopes = []
+    elif type(scopes) is list:
         for scope in scopes:
             if type(scope) is not str:
                 raise _claim_error("scp", "a list of strings")
-        scopes = tuple(scopes)
-    elif scopes != ():
+        scopes = list(scopes)  # the object's own list: to_dict() stays what the key says
+    else:
         raise _claim_error("scp", "a list of strings")
     environment = _text_claim(claims, "env", "production")
     exp = _timestamp_claim(claims, "exp")
@@ -201,5 +258,5 @@ def _claims_from_dict(claims: Any, raw_key: str) -> ApikeeClaims:
     if meta is not _MISSING and type(meta) is not dict:
         raise _claim_error("meta", "an object")
     obj = ApikeeClaims.__new__(ApikeeClaims)
-    _init_claims(obj, key_id, tenant, scopes, environment, exp, nbf, raw_key, claims)
+    _init_claims(obj, key_id, tenant, scopes, environment, exp, nbf, raw_key, claims, verified)
     return obj

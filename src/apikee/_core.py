@@ -9,17 +9,17 @@ actually loaded.
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._switch import extensions_disabled
 
 IMPORT_ERROR: str | None = None
 REASON: str
+IMPLEMENTATION: Literal["native", "pure"]
 
 if TYPE_CHECKING:
+    # Type checkers read the pure module: the one source of truth for the types of both.
     from ._core_py import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
-
-    IMPLEMENTATION = "pure"
 elif extensions_disabled():
     from ._core_py import ApikeeClaims, Verifier, b62decode, b62encode, constant_time_compare
 
@@ -40,7 +40,6 @@ else:
         IMPLEMENTATION, REASON = "pure", f"the compiled extension did not load ({IMPORT_ERROR})"
 
 
-
 def load_backend(name: str | None) -> Any:
     """The implementation module by name (``"native"``/``"pure"``), or the dispatched one (None).
 
@@ -54,7 +53,7 @@ def load_backend(name: str | None) -> Any:
 
         return _core_py
     if name == "native":
-        from . import _core_c
+        from . import _core_c  # type: ignore[attr-defined]  # compiled: no stub, see above
 
         return _core_c
     raise ValueError(f"implementation must be 'native', 'pure' or None, not {name!r}")

@@ -29,11 +29,12 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 
 import math as _math
 import time as _time
-from datetime import datetime as _datetime, timezone as _timezone
-
 from . import _errors as E
+from ._claims_py import ApikeeClaims as _PublicClaims
+from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
+from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
-from ._frozen import deep_copy, freeze
+from ._frozen import deep_copy
 from ._payload import MAX_DEPTH, load_payload as _load_general
 from ._scopes import require_scopes, scopes_satisfied
 
@@ -425,7 +426,8 @@ cdef class Verifier:
             claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
             if claims is _BAIL:  # anything unusual: exactly what the pure implementation does
                 claims = _build_claims(
-                    _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)), None
+                    _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)), None,
+                    True,
                 )
         finally:
             if limbs != stack_limbs:

@@ -31,10 +31,10 @@ PREFIX = "apikee_"
 MAX_SIGNATURE_DIGITS = 43  # 62**43 > 2**256 > 62**42
 
 # bytes.translate table: base62 digit value for alphabet bytes, 0xFF for every other byte.
-_DIGIT_OF = bytearray(b"\xff" * 256)
+_DIGIT_TABLE = bytearray(b"\xff" * 256)
 for _value, _char in enumerate(ALPHABET.encode("ascii")):
-    _DIGIT_OF[_char] = _value
-_DIGIT_OF = bytes(_DIGIT_OF)
+    _DIGIT_TABLE[_char] = _value
+_DIGIT_OF = bytes(_DIGIT_TABLE)
 _ENCODE_CHUNK = 62**10  # ten digits per bigint division when encoding
 _BLOCK = 64  # SHA-256 block size, for the HMAC pads
 
@@ -47,7 +47,8 @@ _SPLIT_DIGITS = 256  # below this the digit loop is fastest
 
 @functools.lru_cache(maxsize=64)
 def _power_of_62(exponent: int) -> int:
-    return 62**exponent
+    power: int = 62**exponent
+    return power
 
 
 def _digits_to_int(digits: bytes) -> int:
@@ -192,7 +193,8 @@ class Verifier:
         inner.update(payload)
         outer = outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
+        mac: bytes = outer.digest()
+        return mac
 
     def verify(
         self,
@@ -249,10 +251,10 @@ class Verifier:
         # 6: signature, against every secret, before the payload is looked at.
         if len(signature_digits) > MAX_SIGNATURE_DIGITS:
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
-        signature = _digits_to_int(signature_digits)
-        if signature >> 256:
+        signature_value = _digits_to_int(signature_digits)
+        if signature_value >> 256:
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
-        signature = signature.to_bytes(32, "big")
+        signature = signature_value.to_bytes(32, "big")
         n = _digits_to_int(payload_digits)
         payload = n.to_bytes((n.bit_length() + 7) // 8, "big")
         matched = False

@@ -30,7 +30,7 @@ def _checked(seconds: float, what: str) -> int:
     return int(seconds)
 
 
-def instant_timestamp(value: datetime | int | float, now: float, what: str) -> int:
+def instant_timestamp(value: datetime | timedelta | int | float, now: float, what: str) -> int:
     """An absolute instant (datetime, naive = UTC, or unix seconds) → int unix seconds."""
     if isinstance(value, datetime):
         if value.tzinfo is None:

@@ -55,7 +55,7 @@ class ApikeeError(Exception):
         """The HTTP status the integrations answer with: 403 for a missing scope, else 401."""
         return http_status(self.code)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         """The JSON body the integrations send: ``{"error": code, "message": message}``."""
         return {"error": self.code, "message": self.message}
 

@@ -79,7 +79,7 @@ def environ_name(header_name: str) -> str:
     return "HTTP_" + header_name.upper().replace("-", "_")
 
 
-def environ_key(environ: dict, name: str, header_name: str, bearer: bool) -> Any:
+def environ_key(environ: dict[str, Any], name: str, header_name: str, bearer: bool) -> Any:
     """The key of a WSGI request: header ``name`` (see :func:`environ_name`), else with
     ``bearer`` the ``Authorization: Bearer`` token; ``MISSING_KEY`` when there is none."""
     key = environ.get(name) or None
@@ -164,8 +164,8 @@ def route_path(scope: MutableMapping[str, Any]) -> str:
     like routes, so they are matched against the part below the mount point (as Starlette's
     router does, and as ``PATH_INFO`` is in WSGI).
     """
-    path = scope["path"]
-    root = scope.get("root_path") or ""
+    path: str = scope["path"]
+    root: str = scope.get("root_path") or ""
     if root and path.startswith(root):
         if len(path) == len(root):
             return "/"
@@ -194,11 +194,11 @@ def required_scopes(scopes: Any) -> tuple[str, ...]:
         return ()
     if isinstance(scopes, str):
         scopes = (scopes,)
-    scopes = tuple(scopes)
-    for scope in scopes:
+    checked: tuple[str, ...] = tuple(scopes)
+    for scope in checked:
         if not isinstance(scope, str) or not scope:
             raise ApikeeConfigError(f"every required scope must be a non-empty string: {scope!r}")
-    return scopes
+    return checked
 
 
 def checked_apikee(apikee: Any) -> Apikee:

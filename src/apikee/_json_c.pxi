@@ -98,9 +98,12 @@ cdef inline const unsigned char *_int_end(_Cursor *c, long long *value) noexcept
     """The end of the JSON integer at c.p (at most 18 digits, no fraction or exponent), or NULL;
     its value goes to *value."""
     cdef const unsigned char *q = c.p
-    cdef bint negative = q[0] == 45  # '-'
+    cdef bint negative
     cdef long long total = 0
     cdef int digits = 0
+    if q >= c.end:
+        return NULL
+    negative = q[0] == 45  # '-'
     if negative:
         q += 1
     if q >= c.end or q[0] < 48 or q[0] > 57:
@@ -108,10 +111,13 @@ cdef inline const unsigned char *_int_end(_Cursor *c, long long *value) noexcept
     if q[0] == 48 and q + 1 < c.end and 48 <= q[1] <= 57:
         return NULL  # leading zero: not JSON
     while q < c.end and 48 <= q[0] <= 57:
+        # The count is checked BEFORE the multiply: any 18 digits fit a long long (10**18 - 1 <
+        # 2**63 - 1), a 19th may not (999999999999999999 * 10 overflows: undefined behaviour
+        # wherever the compiler is not given -fwrapv), so it goes to the general decoder unread.
+        if digits == 18:
+            return NULL
         total = total * 10 + (q[0] - 48)
         digits += 1
-        if digits > 18:
-            return NULL
         q += 1
     if q < c.end and (q[0] == 46 or q[0] == 101 or q[0] == 69):  # '.', 'e', 'E': a float
         return NULL
@@ -373,5 +379,5 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
         return _BAIL
     return _claims_from_values(
         key_id, tenant, scopes, environment, exp, nbf, meta_ok, None, None,
-        PyBytes_FromStringAndSize(<const char *>data, n),
+        PyBytes_FromStringAndSize(<const char *>data, n), True,
     )

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets as _secrets
 from typing import Any
 
-from ._core import b62decode
-from ._errors import MSG_BAD_CHAR, MSG_BAD_JSON, MSG_BAD_UTF8, MSG_PREFIX, MSG_STRUCTURE
+from ._claims_py import ApikeeClaims
+from ._core import b62decode, load_backend
+from ._errors import MSG_BAD_CHAR, MSG_BAD_JSON, MSG_PREFIX, MSG_STRUCTURE
 from ._errors import ApikeeError, ErrorCode
-from ._msgpack import load_msgpack
+from ._payload import load_payload
 
-__all__ = ["hash_key", "generate_secret", "decode_unverified"]
+__all__ = ["hash_key", "generate_secret", "decode_unverified", "unverified_payload"]
 
 _PREFIX = "apikee_"
 _INSPECT_LIMIT = 65536
@@ -32,11 +32,12 @@ def generate_secret() -> str:
     return _secrets.token_hex(32)
 
 
-def decode_unverified(key: str) -> Any:
-    """Decode a key's claims WITHOUT checking its signature (for inspection only).
+def unverified_payload(key: Any) -> Any:
+    """The decoded payload of a key-shaped text WITHOUT checking its signature.
 
-    Anyone can do this: claims are encoded, not encrypted. Never trust the result for access
-    decisions. Raises :class:`ApikeeError` (``INVALID_FORMAT``, ``INVALID_PREFIX`` or
+    The same strict decoder and limits as ``verify`` (``_payload.load_payload``: depth, NaN,
+    integer length, UTF-8), so inspection and verification agree on every payload on every
+    Python version. Raises :class:`ApikeeError` (``INVALID_FORMAT``, ``INVALID_PREFIX`` or
     ``DECODE_ERROR``) when the text is not shaped like a key.
     """
     if isinstance(key, bytes):
@@ -45,7 +46,9 @@ def decode_unverified(key: str) -> Any:
         raise ApikeeError(ErrorCode.INVALID_FORMAT, "the key must be a non-empty string")
     key = key.strip()
     if len(key) > _INSPECT_LIMIT:
-        raise ApikeeError(ErrorCode.INVALID_FORMAT, f"the key is longer than {_INSPECT_LIMIT} characters")
+        raise ApikeeError(
+            ErrorCode.INVALID_FORMAT, f"the key is longer than {_INSPECT_LIMIT} characters"
+        )
     if not key.startswith(_PREFIX):
         raise ApikeeError(ErrorCode.INVALID_PREFIX, MSG_PREFIX)
     payload_text, _, signature_text = key[len(_PREFIX):].partition(".")
@@ -58,11 +61,18 @@ def decode_unverified(key: str) -> Any:
         raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_CHAR) from None
     if not payload:
         raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON)
-    if payload[0] >= 0x80:
-        return load_msgpack(payload)
-    try:
-        return json.loads(payload.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_UTF8) from None
-    except (ValueError, RecursionError):
-        raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON) from None
+    return load_payload(payload)
+
+
+def decode_unverified(key: str | bytes) -> ApikeeClaims:
+    """Decode a key's claims WITHOUT checking its signature (for inspection only).
+
+    Anyone can do this: claims are encoded, not encrypted. Never trust the result for access
+    decisions: it is an :class:`ApikeeClaims` with ``verified`` False. Goes through the same
+    strict decoder and claim type checks as ``verify``: raises :class:`ApikeeError`
+    (``INVALID_FORMAT``, ``INVALID_PREFIX``, ``DECODE_ERROR`` or ``INVALID_CLAIMS``) where
+    ``verify`` would reject the payload. The signature, expiry and not-before are not checked.
+    """
+    payload = unverified_payload(key)
+    raw_key = key.decode("latin-1") if isinstance(key, bytes) else key
+    return load_backend(None)._claims_from_dict(payload, raw_key.strip(), False)  # type: ignore[no-any-return]

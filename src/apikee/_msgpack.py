@@ -18,7 +18,7 @@ _unpackb: Any = None  # resolved on first use; False when msgpack is not install
 def _resolve() -> Any:
     global _unpackb
     try:
-        from msgpack import unpackb
+        from msgpack import unpackb  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError:
         unpackb = False
     _unpackb = unpackb

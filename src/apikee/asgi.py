@@ -66,7 +66,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Prebuilt = tuple[int, list, bytes]  # (status, raw headers, body): see ApikeeMiddleware._response
+Prebuilt = tuple[int, list[tuple[bytes, bytes]], bytes]  # (status, raw headers, body): see ApikeeMiddleware._response
 
 _CACHE_LIMIT = 256  # distinct (code, message) error responses kept prebuilt per middleware
 
@@ -106,12 +106,14 @@ class ApikeeMiddleware(KeyGuard):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
-            return await self.app(scope, receive, send)  # lifespan and future types
+            await self.app(scope, receive, send)  # lifespan and future types
+            return
         path = scope["path"]
         if scope.get("root_path"):
             path = route_path(scope)
         if path in self._exact or (self._prefixed and self.rules.is_open(path)):
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         key = None
         authorization = None
         header = self._header
@@ -138,7 +140,8 @@ class ApikeeMiddleware(KeyGuard):
         state["apikee"] = claims
         scope["apikee"] = claims
         if kind == "websocket":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         try:
             await self.app(scope, receive, send)
         except ApikeeError as error:

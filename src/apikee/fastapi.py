@@ -22,7 +22,7 @@ Every failure is answered with the same body shape, top level (not wrapped in ``
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Annotated, Any, Awaitable, Callable, Iterable
 
 from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection
@@ -30,7 +30,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from ._apikee import Apikee
-from ._core import ApikeeClaims
+from ._claims_py import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
 from ._http import PathRules, checked_header_name, error_body, error_headers, path_list
 from ._http import required_scopes, verifier_and_header
@@ -38,6 +38,7 @@ from .asgi import ApikeeMiddleware
 
 __all__ = [
     "SecuredFastAPI",
+    "Claims",
     "ApikeeDepends",
     "get_claims",
     "require_scope",
@@ -186,7 +187,8 @@ def get_claims(request: HTTPConnection) -> ApikeeClaims:
         claims = state.get("apikee") if state else None
     if claims is None:
         raise ApikeeError(ErrorCode.MISSING_KEY, _NO_CLAIMS)
-    return claims
+    verified: ApikeeClaims = claims
+    return verified
 
 
 async def _claims_dependency(request: HTTPConnection) -> ApikeeClaims:
@@ -194,7 +196,13 @@ async def _claims_dependency(request: HTTPConnection) -> ApikeeClaims:
     return get_claims(request)
 
 
-def require_scope(*scopes: str, any_of: bool = False) -> Callable[..., Any]:
+#: The verified claims as a route parameter: ``async def route(claims: Claims) -> ...``.
+Claims = Annotated[ApikeeClaims, Depends(_claims_dependency)]
+
+
+def require_scope(
+    *scopes: str, any_of: bool = False
+) -> Callable[[HTTPConnection], Awaitable[ApikeeClaims]]:
     """Dependency factory enforcing scopes: all of them by default, any one with ``any_of``.
 
         @app.delete("/x", dependencies=[Depends(require_scope("admin"))])
@@ -218,14 +226,19 @@ def require_scope(*scopes: str, any_of: bool = False) -> Callable[..., Any]:
     return apikee_require_scope
 
 
-def ApikeeDepends(*scopes: str, any_of: bool = False) -> Any:  # noqa: N802 (0.1.2 name)
-    """``claims = ApikeeDepends()`` in a route signature: the verified claims.
+def ApikeeDepends(*scopes: str, any_of: bool = False) -> ApikeeClaims:  # noqa: N802 (0.1.2 name)
+    """``claims: ApikeeClaims = ApikeeDepends()`` in a route signature: the verified claims.
 
-    With scopes, ``ApikeeDepends("read")`` is ``Depends(require_scope("read"))``.
+    With scopes, ``ApikeeDepends("read")`` is ``Depends(require_scope("read"))``. Typed as the
+    claims the parameter receives (as FastAPI's own ``Depends`` is typed to fit any parameter),
+    so ``claims: ApikeeClaims = ApikeeDepends()`` type-checks; :data:`Claims` is the
+    ``Annotated`` form.
     """
     if scopes:
-        return Depends(require_scope(*scopes, any_of=any_of))
-    return Depends(_claims_dependency)
+        dependency: Any = Depends(require_scope(*scopes, any_of=any_of))
+    else:
+        dependency = Depends(_claims_dependency)
+    return dependency  # type: ignore[no-any-return]
 
 
 # ── OpenAPI ────────────────────────────────────────────────────────────────────────────────
@@ -241,15 +254,21 @@ def add_security_scheme(
     """Declare the ``ApikeeAuth`` API-key header scheme in a FastAPI app's OpenAPI schema.
 
     Every operation requires it (Swagger UI shows a lock on each route and an Authorize button)
-    except those under ``open_paths`` / ``open_prefixes``, marked ``security: []``. Safe to call
-    more than once and with a schema FastAPI regenerates later.
+    except those under ``open_paths`` / ``open_prefixes``, marked ``security: []``, and those
+    every :class:`~apikee.asgi.ApikeeMiddleware` added to the app leaves open (its
+    ``exclude_paths`` / ``exclude_prefixes``, read when the schema is built, so the order of
+    the calls does not matter). Safe to call more than once and with a schema FastAPI
+    regenerates later.
     """
     header = checked_header_name(header_name)
-    rules = PathRules(open_paths, open_prefixes)
+    given_paths, given_prefixes = list(open_paths), list(open_prefixes)
+    PathRules(given_paths, given_prefixes)  # check them now, not at the first request
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        schema = generate()
+        paths, prefixes = _middleware_open_paths(app)
+        rules = PathRules([*given_paths, *paths], [*given_prefixes, *prefixes])
+        schema: dict[str, Any] = generate()
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes[SECURITY_SCHEME] = {
             "type": "apiKey",
@@ -270,3 +289,18 @@ def add_security_scheme(
         return schema
 
     app.openapi = openapi
+
+
+def _middleware_open_paths(app: Any) -> tuple[list[str], list[str]]:
+    """The paths and prefixes the app's ApikeeMiddleware entries leave open."""
+    paths: list[str] = []
+    prefixes: list[str] = []
+    for entry in getattr(app, "user_middleware", ()):
+        cls = getattr(entry, "cls", None)
+        if not (isinstance(cls, type) and issubclass(cls, ApikeeMiddleware)):
+            continue
+        # Starlette >= 0.35 keeps the options in .kwargs, older versions in .options.
+        options = getattr(entry, "kwargs", None) or getattr(entry, "options", None) or {}
+        paths.extend(path_list(options.get("exclude_paths"), "exclude_paths"))
+        prefixes.extend(path_list(options.get("exclude_prefixes"), "exclude_prefixes"))
+    return paths, prefixes

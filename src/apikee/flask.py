@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, TypeVar
 from flask import Flask, Response, current_app, g, request
 
 from ._apikee import Apikee, ApikeeConfigError
-from ._core import ApikeeClaims
+from ._claims_py import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
 from ._http import PathRules, checked_apikee, environ_key, environ_name, error_body
 from ._http import error_headers, required_scopes, verifier_and_header
@@ -158,7 +158,7 @@ def _patch_flask_swagger(app: Flask, header_name: str) -> None:
 
 
 def _state() -> _State:
-    state = current_app.extensions.get(EXTENSION)
+    state: _State | None = current_app.extensions.get(EXTENSION)
     if state is None:
         raise RuntimeError("apikee is not set up on this Flask app: call init_apikee(app) first")
     return state
@@ -170,7 +170,7 @@ def get_claims() -> ApikeeClaims:
     Raises ``ApikeeError(MISSING_KEY)`` — answered 401 by the handler :func:`init_apikee`
     installs — when the request carries none (an excluded path without :func:`apikee_required`).
     """
-    claims = g.get("apikee")
+    claims: ApikeeClaims | None = g.get("apikee")
     if claims is None:
         raise ApikeeError(ErrorCode.MISSING_KEY, _NO_CLAIMS)
     return claims

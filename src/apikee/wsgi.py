@@ -37,9 +37,13 @@ class ApikeeWSGIMiddleware(KeyGuard):
     def _bind(self) -> None:
         self._environ_key = environ_name(self.header_name)
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        body: Iterable[bytes]
         if self.rules.is_open(environ.get("PATH_INFO") or "/"):
-            return self.app(environ, start_response)
+            body = self.app(environ, start_response)
+            return body
         try:
             key = environ_key(environ, self._environ_key, self.header_name, self.bearer)
             claims = self.apikee.verify(key)
@@ -48,7 +52,8 @@ class ApikeeWSGIMiddleware(KeyGuard):
         except ApikeeError as error:
             return self._reject(error, start_response)
         environ[ENVIRON_KEY] = claims
-        return self.app(environ, start_response)
+        body = self.app(environ, start_response)
+        return body
 
     def _reject(self, error: ApikeeError, start_response: Callable[..., Any]) -> list[bytes]:
         body = error_body(error)
