@@ -190,6 +190,7 @@ def test_excluded_paths_and_prefixes(apikee) -> None:
     assert client.get("/health").text == "open"
     assert client.get("/static/app.js").text == "open"
     assert client.get("/static/").text == "open"
+    assert client.get("/static").status_code == 401
     # exact means exact, and prefixes are whole path segments
     assert client.get("/health/").status_code == 401
     assert client.get("/static-admin").status_code == 401
@@ -215,7 +216,8 @@ def test_path_rules() -> None:
     rules = PathRules(["/health"], ["/static", "/public/"])
     assert rules.is_open("/health")
     assert not rules.is_open("/healthz")
-    assert rules.is_open("/static") and rules.is_open("/static/a/b.css")
+    assert rules.is_open("/static/a/b.css")
+    assert not rules.is_open("/static")  # a prefix opens what is below it, not itself
     assert not rules.is_open("/static-admin") and not rules.is_open("/staticx/a")
     assert rules.is_open("/public/x") and not rules.is_open("/public")
     # a dot segment never rides on an open prefix

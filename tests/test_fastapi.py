@@ -133,15 +133,57 @@ def test_default_open_paths(apikee, client) -> None:
         "/health",
         "/ready",
     )
-    for path in DEFAULT_OPEN_PATHS:
-        assert client.get(path).status_code in (200, 404), path  # never 401
     assert client.get("/docs").status_code == 200
     assert client.get("/redoc").status_code == 200
     assert client.get("/docs/oauth2-redirect").status_code == 200
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/health").json() == {"ok": True}
-    assert client.get("/ready").status_code == 404  # open, just no such route
+    # /ready is a default open path, but the app declares no such route: it stays closed
+    assert client.get("/ready").status_code == 401
     assert client.get("/nope").status_code == 401  # an unknown path does not reveal itself
+    assert client.app.open_paths == [
+        "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/health"
+    ]
+
+
+def test_a_catch_all_route_does_not_open_the_probe_names(apikee) -> None:
+    app = SecuredFastAPI(apikee=apikee)
+
+    @app.get("/{anything:path}")
+    async def proxy(anything: str) -> dict[str, str]:
+        return {"proxied": anything}
+
+    client = TestClient(app)
+    assert client.get("/health").status_code == 401
+    assert client.get("/ready").status_code == 401
+    assert client.get("/health", headers=key(apikee)).json() == {"proxied": "health"}
+
+
+def test_default_open_paths_can_be_removed(apikee) -> None:
+    app = add_routes(SecuredFastAPI(apikee=apikee, default_open_paths=()))
+    client = TestClient(app)
+    for path in ("/docs", "/openapi.json", "/health", "/redoc"):
+        assert client.get(path).status_code == 401, path
+    assert app.open_paths == []
+    only_health = add_routes(SecuredFastAPI(apikee=apikee, default_open_paths=["/health"]))
+    assert TestClient(only_health).get("/health").status_code == 200
+    assert TestClient(only_health).get("/docs").status_code == 401
+
+
+def test_a_prefix_does_not_open_its_bare_path(apikee) -> None:
+    app = SecuredFastAPI(apikee=apikee, exclude_prefixes=["/static"])
+
+    @app.get("/static")
+    async def bare() -> dict[str, bool]:
+        return {"bare": True}
+
+    @app.get("/static/app.js")
+    async def below() -> dict[str, bool]:
+        return {"below": True}
+
+    client = TestClient(app)
+    assert client.get("/static").status_code == 401
+    assert client.get("/static/app.js").status_code == 200
 
 
 def test_exclude_paths_add_to_the_defaults(apikee) -> None:

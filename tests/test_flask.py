@@ -106,7 +106,8 @@ def test_scopes(apikee, client) -> None:
 
 def test_open_paths(apikee, client) -> None:
     assert client.get("/health").json == {"ok": True}
-    assert client.get("/ready").status_code == 404  # open by default, no such route
+    # /ready is a default open path, but the app declares no such route: it stays closed
+    assert client.get("/ready").status_code == 401
     assert client.get("/open").json == {"open": True}
     # an open path carries no claims ...
     assert client.get("/open/claims").json["error"] == "MISSING_KEY"
@@ -114,6 +115,43 @@ def test_open_paths(apikee, client) -> None:
     assert client.get("/open/guarded").status_code == 401
     assert client.get("/open/guarded", headers=key(apikee)).json == {"tenant": "acme"}
     assert client.get("/nope").status_code == 401
+
+
+def test_a_catch_all_route_does_not_open_the_probe_names(apikee) -> None:
+    app = Flask(__name__)
+    init_apikee(app, apikee=apikee)
+
+    @app.get("/<path:anything>")
+    def proxy(anything: str) -> dict:
+        return {"proxied": anything}
+
+    client = app.test_client()
+    assert client.get("/health").status_code == 401
+    assert client.get("/ready").status_code == 401
+    assert client.get("/health", headers=key(apikee)).json == {"proxied": "health"}
+
+
+def test_default_open_paths_can_be_removed(apikee) -> None:
+    client = make_app(apikee=apikee, default_open_paths=()).test_client()
+    assert client.get("/health").status_code == 401
+    assert make_app(apikee=apikee).test_client().get("/health").status_code == 200
+
+
+def test_a_prefix_does_not_open_its_bare_path(apikee) -> None:
+    app = Flask(__name__)
+    init_apikee(app, apikee=apikee, exclude_prefixes=["/static-files"])
+
+    @app.get("/static-files")
+    def bare() -> dict:
+        return {"bare": True}
+
+    @app.get("/static-files/app.js")
+    def below() -> dict:
+        return {"below": True}
+
+    client = app.test_client()
+    assert client.get("/static-files").status_code == 401
+    assert client.get("/static-files/app.js").json == {"below": True}
 
 
 def test_apikee_error_from_a_view_is_answered(apikee, client) -> None:

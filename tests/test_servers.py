@@ -161,7 +161,10 @@ def serve_child(kind: str, impl: str) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         print(sock.getsockname()[1], flush=True)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", backlog=1024)
+        http = "h11" if kind.endswith("-h11") else "auto"  # auto: httptools where installed
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", ws="none", backlog=1024, http=http
+        )
         uvicorn.Server(config).run(sockets=[sock])
     else:
         httpd = make_server("127.0.0.1", 0, app, threaded=True)
@@ -224,6 +227,7 @@ def wait_until_serving(url: str, child: subprocess.Popen, log) -> None:
 SERVERS = {
     "fastapi-uvicorn": (fastapi_app, "uvicorn"),
     "starlette-uvicorn": (starlette_app, "uvicorn"),
+    "starlette-uvicorn-h11": (starlette_app, "uvicorn"),
     "flask-werkzeug": (flask_app, "werkzeug"),
 }
 
@@ -248,6 +252,45 @@ def test_every_case(server) -> None:
                 assert response.json() == {"tenant": "acme"}, name
             else:
                 assert response.json()["error"] == code, name
+
+
+def raw_status(url: str, header_lines: list[str]) -> tuple[int, bytes]:
+    """Send ``GET /data`` with exactly these header lines over a raw socket (no client library
+    normalising them); return the status and the body."""
+    host, port = url.removeprefix("http://").split(":")
+    request = "GET /data HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    request += "".join(line + "\r\n" for line in header_lines) + "\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode("latin-1"))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def test_header_whitespace_and_duplicates_follow_one_rule(server) -> None:
+    # Optional whitespace never counts; of a repeated header the first non-empty value counts,
+    # on every server (h11 and httptools under uvicorn, werkzeug's WSGI joining).
+    url, apikee = server
+    good, bad = apikee.create("acme"), "apikee_bad.bad"
+    cases = [
+        ([f"x-api-key: {good} \t"], 200),
+        ([f"x-api-key: {good}\t"], 200),
+        ([f"x-api-key:  {good}"], 200),
+        ([f"x-api-key: {good}", f"x-api-key: {bad}"], 200),
+        ([f"x-api-key: {bad}", f"x-api-key: {good}"], 401),
+        (["x-api-key: ", f"x-api-key: {good}"], 200),
+        ([f"Authorization: Bearer {good} \t"], 200),
+        ([f"Authorization: Bearer {good}", f"Authorization: Bearer {bad}"], 200),
+        ([f"Authorization: Bearer {bad}", f"Authorization: Bearer {good}"], 401),
+        ([f"x-api-key: {bad}", f"Authorization: Bearer {good}"], 401),
+    ]
+    for lines, expected in cases:
+        status, body = raw_status(url, lines)
+        assert status == expected, (lines, body)
+        if expected == 200:
+            assert b'"acme"' in body
 
 
 def test_scopes_and_open_paths(server) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings
@@ -19,7 +18,8 @@ if TYPE_CHECKING:
     from ._core import Verifier
     from .asgi import ApikeeMiddleware
 from ._duration import expiry_timestamp, instant_timestamp
-from ._errors import ApikeeError, ErrorCode
+from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
+from ._options import checked_leeway, checked_max_key_length
 from ._ids import new_key_id
 from ._scopes import require_scopes
 
@@ -33,10 +33,6 @@ _NO_SECRET = (
     "  Generate one with: openssl rand -hex 32\n"
     "  (or: python -m apikee secret)"
 )
-
-
-class ApikeeConfigError(ValueError):
-    """The library is misconfigured (no usable secret, bad option); raised at construction."""
 
 
 class WeakSecretWarning(UserWarning):
@@ -117,7 +113,7 @@ class Apikee:
         project_env: str | None = None,
         header_name: str = "x-api-key",
         default_expiry: timedelta | int | float | str | None = timedelta(days=90),
-        leeway: float = 0,
+        leeway: float | timedelta = 0,
         max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         environment: str | None = None,
         is_revoked: Callable[[Any], bool] | None = None,
@@ -134,14 +130,8 @@ class Apikee:
                 WeakSecretWarning,
                 stacklevel=2,
             )
-        if type(max_key_length) is not int or max_key_length < 64:
-            raise ApikeeConfigError("max_key_length must be an int of at least 64")
-        if isinstance(leeway, timedelta):
-            leeway = leeway.total_seconds()
-        if isinstance(leeway, bool) or not isinstance(leeway, (int, float)) or not (
-            0 <= leeway < math.inf
-        ):
-            raise ApikeeConfigError("leeway must be a finite number of seconds >= 0")
+        max_key_length = checked_max_key_length(max_key_length, minimum=64)
+        leeway = checked_leeway(leeway)
         if not isinstance(header_name, str) or not header_name.strip():
             raise ApikeeConfigError("header_name must be a non-empty string")
         try:  # fail now, not at the first create()

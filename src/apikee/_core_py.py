@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import math
 import time
 from typing import Any, Callable, Iterable, Sequence
 
 from . import _errors as E
 from ._errors import ApikeeError
 from ._claims_py import ApikeeClaims, _claims_from_dict
+from ._options import checked_now, verifier_options
 from ._payload import load_payload
 from ._scopes import require_scopes
 
@@ -156,20 +156,9 @@ class Verifier:
         environment: str | None = None,
         is_revoked: Callable[[Any], bool] | None = None,
     ) -> None:
-        secrets = list(secrets)
-        if not secrets:
-            raise ValueError("at least one secret is required")
-        for secret in secrets:
-            if type(secret) is not bytes or not secret:
-                raise TypeError("secrets must be non-empty bytes")
-        if type(max_key_length) is not int or max_key_length < 1:
-            raise ValueError("max_key_length must be a positive int")
-        if type(leeway) not in (int, float) or not (0 <= leeway < math.inf):
-            raise ValueError("leeway must be a finite number of seconds >= 0")
-        if environment is not None and type(environment) is not str:
-            raise TypeError("environment must be a str or None")
-        if is_revoked is not None and not callable(is_revoked):
-            raise TypeError("is_revoked must be a callable or None")
+        secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
+            secrets, max_key_length, leeway, environment, is_revoked
+        )
         self._states = [_hmac_states(secret) for secret in secrets]
         self._max_key_length = max_key_length
         self._leeway = leeway
@@ -212,10 +201,8 @@ class Verifier:
         ``is_revoked`` (``REVOKED``), ``scopes`` (all, or any with ``any_of``:
         ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
         """
-        if now is not None and (
-            isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now)
-        ):
-            raise TypeError(E.MSG_BAD_NOW)
+        if now is not None:
+            now = checked_now(now)
         code = E.ErrorCode
         # 1-2: type, emptiness, length (before anything costs more than O(1)).
         # issubclass(type(...)) rather than isinstance: never runs a hostile __class__ property.
@@ -271,7 +258,8 @@ class Verifier:
         claims = _claims_from_dict(load_payload(payload), key)
         # 9: time window (compared as floats, as the compiled twin does).
         if claims.exp is not None or claims.nbf is not None:
-            now = time.time() if now is None else float(now)
+            if now is None:
+                now = time.time()
             if claims.exp is not None and now > claims.exp + self._leeway:
                 raise ApikeeError(code.EXPIRED, E.MSG_EXPIRED)
             if claims.nbf is not None and now < claims.nbf - self._leeway:

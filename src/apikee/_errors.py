@@ -7,7 +7,11 @@ contains a secret or a key.
 
 from __future__ import annotations
 
-__all__ = ["ApikeeError", "ErrorCode", "http_status"]
+__all__ = ["ApikeeConfigError", "ApikeeError", "ErrorCode", "http_status"]
+
+
+class ApikeeConfigError(ValueError):
+    """The library is misconfigured (no usable secret, bad option); raised at construction."""
 
 
 class ErrorCode:

@@ -61,17 +61,40 @@ def missing_key_error(header_name: str, *, bearer: bool = True) -> ApikeeError:
 # ── the request: where its key is, whether its path is open ────────────────────────────────
 
 
+def first_value(value: Any) -> Any:
+    """The value a header counts for: its first non-empty comma-separated element, without the
+    optional whitespace (spaces, tabs) around it (RFC 9110 sections 5.5 and 5.6); None if empty.
+
+    One rule on every server: a header sent twice arrives as two ASGI headers (the first
+    non-empty one counts) or as one WSGI value joined with commas (its first element counts),
+    and a key never contains a comma. ``" k "`` -> ``"k"``, ``"k1, k2"`` -> ``"k1"``,
+    ``", k2"`` -> ``"k2"``. Works on str and bytes alike.
+    """
+    if value is None:
+        return None
+    comma, space = (b",", b" \t") if isinstance(value, bytes) else (",", " \t")
+    value = value.strip(space)
+    if comma in value:
+        for part in value.split(comma):
+            part = part.strip(space)
+            if part:
+                return part
+        return None
+    return value or None
+
+
 def bearer_token(value: Any) -> Any:
     """The token of an ``Authorization: Bearer <token>`` value (str or bytes), else None.
 
     The scheme name is case-insensitive (RFC 9110); any other scheme (Basic…) gives None, so the
     request counts as carrying no key.
     """
+    value = first_value(value)
     if value is None or len(value) < 8:
         return None
     if value[:7].lower() not in (b"bearer ", "bearer "):
         return None
-    return value[7:].strip() or None
+    return first_value(value[7:])
 
 
 def environ_name(header_name: str) -> str:
@@ -82,7 +105,7 @@ def environ_name(header_name: str) -> str:
 def environ_key(environ: dict[str, Any], name: str, header_name: str, bearer: bool) -> Any:
     """The key of a WSGI request: header ``name`` (see :func:`environ_name`), else with
     ``bearer`` the ``Authorization: Bearer`` token; ``MISSING_KEY`` when there is none."""
-    key = environ.get(name) or None
+    key = first_value(environ.get(name))
     if key is None and bearer:
         key = bearer_token(environ.get("HTTP_AUTHORIZATION"))
     if key is None:
@@ -113,6 +136,17 @@ def _paths(value: Any, what: str) -> list[str]:
     return paths
 
 
+def declared_open_paths(defaults: Iterable[str], declared: Iterable[str]) -> list[str]:
+    """The default open paths that the app really declares as routes (exact paths).
+
+    Default open paths (docs, probes) are opened only where a route of exactly that path
+    exists: a catch-all or proxy route never answers ``/health`` without a key just because
+    ``/health`` is a conventional name.
+    """
+    routes = set(declared)
+    return [path for path in defaults if path in routes]
+
+
 def _has_dot_segment(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
 
@@ -121,10 +155,10 @@ class PathRules:
     """Which request paths skip authentication.
 
     ``exact`` paths match exactly (``"/health"`` does not open ``"/health/"``). A prefix opens
-    itself and everything below it, segment-wise: ``"/static"`` opens ``"/static"`` and
-    ``"/static/app.js"`` but not ``"/static-admin"``; a prefix ending in ``/`` opens only what is
-    below it. A path containing a ``.`` or ``..`` segment is never opened by a prefix, so
-    ``"/static/../admin"`` cannot ride on an open prefix.
+    what is below it, segment-wise: ``"/static"`` (or ``"/static/"``) opens ``"/static/app.js"``
+    but neither ``"/static"`` itself (list it in ``exact`` to open it too) nor
+    ``"/static-admin"``. A path containing a ``.`` or ``..`` segment is never opened by a prefix,
+    so ``"/static/../admin"`` cannot ride on an open prefix.
     """
 
     __slots__ = ("exact", "prefixes")
@@ -135,11 +169,7 @@ class PathRules:
         opened = set(_paths(exact, "exclude_paths"))
         below: list[str] = []
         for prefix in _paths(prefixes, "exclude_prefixes"):
-            if prefix.endswith("/"):
-                below.append(prefix)
-            else:
-                opened.add(prefix)
-                below.append(prefix + "/")
+            below.append(prefix if prefix.endswith("/") else prefix + "/")
         self.exact = frozenset(opened)
         self.prefixes = tuple(below)
 

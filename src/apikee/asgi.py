@@ -42,6 +42,7 @@ from ._http import (
     checked_header_name,
     error_body,
     error_headers,
+    first_value,
     missing_key_error,
     required_scopes,
     route_path,
@@ -119,10 +120,15 @@ class ApikeeMiddleware(KeyGuard):
         header = self._header
         for name, value in scope["headers"]:
             if name == header:
+                # Optional whitespace never counts (h11 strips it, httptools does not), and a
+                # comma-joined value counts for its first element: see _http.first_value.
+                value = value.strip(b" \t")
+                if b"," in value:
+                    value = first_value(value)
                 if value:
                     key = value
                     break
-            elif name == b"authorization":
+            elif name == b"authorization" and authorization is None:
                 authorization = value
         if key is None and authorization is not None and self.bearer:
             key = bearer_token(authorization)

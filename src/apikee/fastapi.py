@@ -32,7 +32,8 @@ from starlette.websockets import WebSocket
 from ._apikee import Apikee
 from ._claims_py import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
-from ._http import PathRules, checked_header_name, error_body, error_headers, path_list
+from ._http import PathRules, checked_header_name, declared_open_paths, error_body
+from ._http import error_headers, path_list
 from ._http import required_scopes, verifier_and_header
 from .asgi import ApikeeMiddleware
 
@@ -71,12 +72,17 @@ class SecuredFastAPI(FastAPI):
       ``secrets`` / ``server_key`` / ``project_env`` / ``header_name``, falling back to the
       ``APIKEE_SECRET`` environment variable.
     - ``header_name``: header carrying the key (default ``x-api-key``, or ``apikee``'s).
-    - ``exclude_paths``: paths that need no key, **added to** the default open paths: the docs
-      routes (``/docs``, ``/docs/oauth2-redirect``, ``/redoc``, ``/openapi.json``, at whatever
-      URLs the app configures) and the probes ``/health`` and ``/ready``. (In apikee 0.1.2 a
-      given set replaced the defaults, which silently locked the docs.) To protect the docs
-      too, use ``FastAPI`` with :class:`~apikee.asgi.ApikeeMiddleware`, or ``docs_url=None``.
-    - ``exclude_prefixes``: path prefixes that need no key (segment-wise, e.g. ``"/public"``).
+    - ``exclude_paths``: paths that need no key, **added to** the default open paths.
+    - ``default_open_paths``: the paths opened by default, ``None`` meaning the docs routes
+      (``/docs``, ``/docs/oauth2-redirect``, ``/redoc``, ``/openapi.json``, at whatever URLs the
+      app configures) and the probes ``/health`` and ``/ready``. A default open path is opened
+      only if the app declares a route of exactly that path when it starts (its first
+      request): a catch-all or proxy route never answers ``/health`` without a key.
+      ``default_open_paths=()`` opens nothing by default (protect the docs too); the paths
+      really open are :attr:`open_paths`. (In apikee 0.1.2 ``exclude_paths`` replaced the
+      defaults, which silently locked the docs.)
+    - ``exclude_prefixes``: path prefixes below which no key is needed (segment-wise:
+      ``"/public"`` opens ``/public/…``, not ``/public`` itself).
     - ``bearer``: also accept ``Authorization: Bearer <key>`` (default True).
 
     After setup: the claims are at ``request.state.apikee`` (or use :func:`ApikeeDepends`), the
@@ -97,6 +103,7 @@ class SecuredFastAPI(FastAPI):
         exclude_paths: Iterable[str] | None = None,
         exclude_prefixes: Iterable[str] | None = None,
         bearer: bool = True,
+        default_open_paths: Iterable[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -105,20 +112,45 @@ class SecuredFastAPI(FastAPI):
             project_env=project_env,
         )
         self._apikee = apikee
-        open_paths = [*self._docs_paths(), *_PROBES, *path_list(exclude_paths, "exclude_paths")]
+        if default_open_paths is None:
+            defaults = [*self._docs_paths(), *_PROBES]
+        else:
+            defaults = path_list(default_open_paths, "default_open_paths")
+        self._open_defaults = defaults
+        self._open_explicit = path_list(exclude_paths, "exclude_paths")
         prefixes = path_list(exclude_prefixes, "exclude_prefixes")
         # Starlette builds its middleware only at the first request; check the paths now.
-        PathRules(open_paths, prefixes)
+        PathRules([*defaults, *self._open_explicit], prefixes)
         self.add_middleware(
             ApikeeMiddleware,
             apikee=apikee,
             header_name=header,
             bearer=bearer,
-            exclude_paths=open_paths,
+            exclude_paths=self._open_explicit,  # completed by build_middleware_stack()
             exclude_prefixes=prefixes,
         )
+        self._apikee_entry = self.user_middleware[0]
         add_error_handler(self, header, bearer=bearer)
-        add_security_scheme(self, header, open_paths=open_paths, open_prefixes=prefixes)
+        add_security_scheme(self, header, open_prefixes=prefixes)
+
+    @property
+    def open_paths(self) -> list[str]:
+        """The exact paths open without a key: ``exclude_paths`` and the default open paths
+        that the app declares as routes (read from the routes as they are now)."""
+        declared = [
+            path for route in self.routes
+            if isinstance(path := getattr(route, "path", None), str) and "{" not in path
+        ]
+        return [*self._open_explicit, *declared_open_paths(self._open_defaults, declared)]
+
+    def build_middleware_stack(self) -> Any:
+        # Called once, when the app starts serving: every route is declared by then.
+        entry = self._apikee_entry
+        options = getattr(entry, "kwargs", None)
+        if options is None:  # Starlette < 0.35
+            options = getattr(entry, "options")  # noqa: B009
+        options["exclude_paths"] = self.open_paths
+        return super().build_middleware_stack()
 
     def _docs_paths(self) -> list[str]:
         paths = []
@@ -293,7 +325,7 @@ def add_security_scheme(
 
 def _middleware_open_paths(app: Any) -> tuple[list[str], list[str]]:
     """The paths and prefixes the app's ApikeeMiddleware entries leave open."""
-    paths: list[str] = []
+    paths: list[str] = list(app.open_paths) if isinstance(app, SecuredFastAPI) else []
     prefixes: list[str] = []
     for entry in getattr(app, "user_middleware", ()):
         cls = getattr(entry, "cls", None)

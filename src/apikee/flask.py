@@ -30,8 +30,8 @@ from flask import Flask, Response, current_app, g, request
 from ._apikee import Apikee, ApikeeConfigError
 from ._claims_py import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
-from ._http import PathRules, checked_apikee, environ_key, environ_name, error_body
-from ._http import error_headers, required_scopes, verifier_and_header
+from ._http import PathRules, checked_apikee, declared_open_paths, environ_key, environ_name
+from ._http import error_body, error_headers, path_list, required_scopes, verifier_and_header
 
 __all__ = ["init_apikee", "apikee_required", "require_scope", "get_claims", "DEFAULT_OPEN_PATHS"]
 
@@ -44,7 +44,7 @@ _NO_CLAIMS = "no verified API key is attached to this request"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
+@dataclass
 class _State:
     """One app's configuration (``app.extensions["apikee"]``)."""
 
@@ -52,8 +52,21 @@ class _State:
     header_name: str
     environ_key: str
     bearer: bool
-    rules: PathRules
     protect_all: bool
+    explicit_paths: list[str]
+    default_paths: list[str]
+    prefixes: list[str]
+    rules: PathRules | None = None  # resolved at the first request, when every route exists
+
+    def open_rules(self, app: Flask) -> PathRules:
+        """The open paths: ``exclude_paths``, the default open paths the app declares as routes
+        (exact rules without variables), and the prefixes."""
+        rules = self.rules
+        if rules is None:
+            declared = [rule.rule for rule in app.url_map.iter_rules() if not rule.arguments]
+            opened = [*self.explicit_paths, *declared_open_paths(self.default_paths, declared)]
+            self.rules = rules = PathRules(opened, self.prefixes)
+        return rules
 
     def response(self, error: ApikeeError) -> Response:
         return Response(
@@ -86,6 +99,7 @@ def init_apikee(
     bearer: bool = True,
     protect_all: bool = True,
     inject_swagger: bool = True,
+    default_open_paths: Iterable[str] | None = None,
 ) -> Apikee:
     """Attach apikee to a Flask app; returns the :class:`~apikee.Apikee` it verifies with.
 
@@ -93,9 +107,12 @@ def init_apikee(
     the app config (``APIKEE_SECRETS`` / ``APIKEE_SECRET``), else from the ``APIKEE_SECRET``
     environment variable; no usable secret raises :class:`~apikee.ApikeeConfigError` here.
 
-    With ``protect_all`` (default) every request needs a key, except the paths in
-    :data:`DEFAULT_OPEN_PATHS` (``/health``, ``/ready``) plus ``exclude_paths`` (which **add**
-    to them) and ``exclude_prefixes`` (segment-wise: ``"/static"`` opens ``/static/…``). With
+    With ``protect_all`` (default) every request needs a key, except ``exclude_paths``, what is
+    below ``exclude_prefixes`` (segment-wise: ``"/static"`` opens ``/static/…``, not ``/static``
+    itself) and the default open paths: ``default_open_paths``, ``None`` meaning
+    :data:`DEFAULT_OPEN_PATHS` (``/health``, ``/ready``), each opened only if the app declares a
+    route of exactly that path at its first request (a catch-all route never answers
+    ``/health`` without a key); ``default_open_paths=()`` opens none. With
     ``protect_all=False`` only routes decorated with :func:`apikee_required` or
     :func:`require_scope` need one. The key comes from ``header_name`` (default ``x-api-key``)
     or, with ``bearer``, from ``Authorization: Bearer <key>``. An :class:`~apikee.ApikeeError`
@@ -115,17 +132,22 @@ def init_apikee(
         apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
         project_env=project_env,
     )
-    if isinstance(exclude_paths, (str, bytes)):
-        raise ApikeeConfigError(
-            f"exclude_paths must be a list of paths, not a single string: [{exclude_paths!r}]"
-        )
+    explicit = path_list(exclude_paths, "exclude_paths")
+    defaults = path_list(
+        DEFAULT_OPEN_PATHS if default_open_paths is None else default_open_paths,
+        "default_open_paths",
+    )
+    prefixes = path_list(exclude_prefixes, "exclude_prefixes")
+    PathRules([*explicit, *defaults], prefixes)  # check them now, not at the first request
     state = _State(
         apikee=apikee,
         header_name=header,
         environ_key=environ_name(header),
         bearer=bool(bearer),
-        rules=PathRules([*DEFAULT_OPEN_PATHS, *(exclude_paths or ())], exclude_prefixes),
         protect_all=bool(protect_all),
+        explicit_paths=explicit,
+        default_paths=defaults,
+        prefixes=prefixes,
     )
     app.extensions[EXTENSION] = state
 
@@ -133,7 +155,7 @@ def init_apikee(
 
         @app.before_request
         def _apikee_before_request() -> Response | None:
-            if state.rules.is_open(request.path):
+            if state.open_rules(app).is_open(request.path):
                 return None
             try:
                 state.authenticate()

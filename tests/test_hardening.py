@@ -1,0 +1,154 @@
+"""Hardening of the core (the adversarial review's findings), on both implementations:
+cheapest rejection first, option parity outside verify(), and read-only claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from apikee import ApikeeConfigError, ApikeeError
+from apikee._core import load_backend
+from apikee._options import LARGEST_MAX_KEY_LENGTH, MAX_LEEWAY
+
+from conftest import SECRET
+
+BOTH = ["native", "pure"]
+#: Tests that compare the two implementations directly need both (deselected by --no-native).
+native_and_pure = pytest.mark.native
+
+
+def outcome(call):
+    try:
+        return ("ok", call())
+    except ApikeeError as exc:
+        return ("ApikeeError", exc.code, exc.message)
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        return (type(exc).__name__, str(exc))
+
+
+# ── 2. cheapest rejection first ──────────────────────────────────────────────────────────────
+
+
+def test_an_over_long_signature_is_rejected_before_the_payload_is_decoded(impl) -> None:
+    # A 16 MB payload: decoding it (quadratic) would take a quarter of an hour natively, days in
+    # pure Python. An over-long or over-wide signature must be refused after linear checks only,
+    # so this finishes at once; the subprocess timeout turns a regression into a failure.
+    program = textwrap.dedent(f"""
+        from apikee._core import load_backend
+        from apikee import ApikeeError
+        core = load_backend({impl!r})
+        verifier = core.Verifier([b"s" * 32], max_key_length=2**25)
+        payload = "z" * 16_000_000
+        for signature in ("z" * 44, "z" * 43, "z" * 5000):
+            try:
+                verifier.verify("apikee_" + payload + "." + signature)
+            except ApikeeError as exc:
+                print(exc.code)
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["INVALID_SIGNATURE"] * 3
+
+
+@native_and_pure
+@pytest.mark.parametrize(
+    "key",
+    [
+        "apikee_abc." + "z" * 44,            # too many digits
+        "apikee_abc." + "z" * 43,            # 43 digits, wider than 32 bytes
+        "apikee_a!c." + "z" * 44,            # a bad payload character wins over the width
+        "apikee_abc." + "z" * 43 + "!",      # a bad signature character wins too
+        "apikee_0bc." + "z" * 44,            # non-canonical payload wins over the width
+        "apikee_abc.0" + "z" * 43,           # non-canonical signature
+        "apikee_abc.1" + "0" * 42,           # 43 digits that still fit 32 bytes: a bad MAC
+    ],
+)
+def test_the_order_of_the_cheap_checks_is_the_same(key) -> None:
+    results = [
+        outcome(lambda core=load_backend(name): core.Verifier([b"s"]).verify(key)) for name in BOTH
+    ]
+    assert results[0] == results[1]
+    assert results[0][0] == "ApikeeError"
+
+
+# ── 3. options checked once, identically ────────────────────────────────────────────────────
+
+
+@native_and_pure
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_key_length": 2**63},
+        {"max_key_length": LARGEST_MAX_KEY_LENGTH + 1},
+        {"max_key_length": 0},
+        {"max_key_length": 1.5},
+        {"max_key_length": True},
+        {"leeway": 10**400},
+        {"leeway": 2**53 + 1},
+        {"leeway": MAX_LEEWAY + 1},
+        {"leeway": -1},
+        {"leeway": float("nan")},
+        {"leeway": float("inf")},
+        {"leeway": "5"},
+        {"leeway": True},
+        {"environment": 5},
+        {"is_revoked": 5},
+    ],
+    ids=repr,
+)
+def test_bad_verifier_options_fail_alike(options) -> None:
+    results = [
+        outcome(lambda core=load_backend(name): core.Verifier([b"s"], **options)) for name in BOTH
+    ]
+    assert results[0] == results[1]
+    assert results[0][0] in ("ApikeeConfigError", "TypeError")
+
+
+def test_the_largest_options_are_accepted(core) -> None:
+    verifier = core.Verifier([b"s"], max_key_length=LARGEST_MAX_KEY_LENGTH, leeway=MAX_LEEWAY)
+    assert verifier.max_key_length == LARGEST_MAX_KEY_LENGTH and verifier.leeway == MAX_LEEWAY
+
+
+@native_and_pure
+@pytest.mark.parametrize("leeway", [0, 1, 2**30, 2**37 + 1, MAX_LEEWAY], ids=repr)
+@pytest.mark.parametrize("exp", [0, 1, 1_800_000_000, 1_800_000_000.5, 253402300799])
+@pytest.mark.parametrize("delta", [-1, 0, 1])
+def test_time_window_arithmetic_is_identical(leeway, exp, delta) -> None:
+    payload = ('{"tid":"t","exp":%r,"nbf":%r}' % (exp, exp)).encode()
+    results = []
+    for name in BOTH:
+        core = load_backend(name)
+        signer = core.Verifier([b"s"])
+        signature = signer.sign(payload).lstrip(b"\x00")
+        key = f"apikee_{core.b62encode(payload)}.{core.b62encode(signature)}"
+        verifier = core.Verifier([b"s"], leeway=leeway)
+        for now in (exp + leeway + delta, exp - leeway + delta):
+            results.append((name, now, outcome(lambda: verifier.verify(key, now).tenant)))
+    half = len(results) // 2
+    assert [r[1:] for r in results[:half]] == [r[1:] for r in results[half:]]
+
+
+@native_and_pure
+@pytest.mark.parametrize("now", [10**400, -(10**400), 2**1100, float("inf"), float("-inf"),
+                                 float("nan"), "0", None.__class__, b"1"], ids=repr)
+def test_now_out_of_range_is_the_documented_type_error(now) -> None:
+    payload = b'{"tid":"t","exp":1}'
+    results = []
+    for name in BOTH:
+        core = load_backend(name)
+        signature = core.Verifier([b"s"]).sign(payload).lstrip(b"\x00")
+        key = f"apikee_{core.b62encode(payload)}.{core.b62encode(signature)}"
+        results.append(outcome(lambda: core.Verifier([b"s"]).verify(key, now)))
+    assert results[0] == results[1]
+    assert results[0][0] == "TypeError"
+
+
+def test_apikee_refuses_the_same_values(make_apikee) -> None:
+    for options in ({"max_key_length": 2**63}, {"leeway": 10**400}, {"leeway": 2**53 + 1}):
+        with pytest.raises(ApikeeConfigError):
+            make_apikee(secret=SECRET, **options)
