@@ -61,8 +61,12 @@ def run_cli(
     env: dict | None = None,
     cwd: str | os.PathLike | None = None,
     hidden: tuple[str, ...] = (),
+    timeout: float = 120,
+    pass_fds: tuple[int, ...] = (),
 ) -> Run:
-    """``python -m apikee ARGS``; asserts no traceback and no given secret in the output."""
+    """``python -m apikee ARGS``; asserts no traceback and no given secret in the output.
+
+    A run that outlives ``timeout`` seconds is killed and fails the test (it hung)."""
     if isinstance(stdin, str):
         stdin = stdin.encode()
     proc = subprocess.run(
@@ -71,7 +75,8 @@ def run_cli(
         capture_output=True,
         env=_env(impl, secret, env),
         cwd=cwd,
-        timeout=120,
+        timeout=timeout,
+        pass_fds=pass_fds,
     )
     result = Run(
         proc.returncode,
@@ -298,7 +303,7 @@ def test_create_prints_only_a_key_that_verifies(cli, keys):
     assert result.out == key + "\n" and key.startswith("apikee_")
     claims = keys.verify(key)
     assert claims.tenant == "acme-corp"
-    assert claims.scopes == ("orders:read", "orders:write")
+    assert list(claims.scopes) == ["orders:read", "orders:write"]  # (a tuple or a list)
     assert dict(claims.meta) == {"plan": "pro", "seats": 25}
     assert 89 * 86400 < claims.exp - datetime.now(timezone.utc).timestamp() <= 90 * 86400
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 import string
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
 
-__all__ = ["SecretReport", "judge_secret", "MIN_BYTES", "FAIL_BITS", "WARN_BITS"]
+__all__ = ["FAIL_BITS", "MIN_BYTES", "WARN_BITS", "SecretReport", "judge_secret"]
 
 MIN_BYTES = 32  # the seed: "at least 32 bytes"; Apikee warns below this too
 FAIL_BITS = 100  # below this the text is patterned or typed by hand
@@ -51,7 +53,7 @@ class SecretReport:
         """True when no problem was found (warnings do not make a secret weak)."""
         return not self.problems
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of one result."""
         return {
             "ok": self.ok,
@@ -129,7 +131,7 @@ def _sequential_share(text: str) -> float:
     """Share of neighbouring characters that are equal or consecutive ("aaaa", "abcd", "4321")."""
     if len(text) < 2:
         return 1.0
-    steps = sum(1 for a, b in zip(text, text[1:]) if abs(ord(a) - ord(b)) <= 1)
+    steps = sum(1 for a, b in pairwise(text) if abs(ord(a) - ord(b)) <= 1)
     return steps / (len(text) - 1)
 
 

@@ -8,15 +8,24 @@ SARIF default), a message without the key, and ``partialFingerprints`` built fro
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ._scan import (
-    EXPIRED, FORGED, INVALID, LIVE, NOT_YET_VALID, PLATFORM, UNVERIFIABLE, Finding, ScanResult,
+from .findings import (
+    EXPIRED,
+    FORGED,
+    INVALID,
+    LIVE,
+    NOT_YET_VALID,
+    PLATFORM,
+    UNVERIFIABLE,
+    Finding,
+    ScanResult,
 )
 
-__all__ = ["to_sarif", "SCHEMA_URI"]
+__all__ = ["SCHEMA_URI", "to_sarif"]
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _INFO_URI = "https://github.com/apikee/apikee-python"
@@ -116,14 +125,16 @@ def _uri(path: str) -> tuple[str, str | None]:
     return quote(relative.replace(os.sep, "/"), safe="/"), "%SRCROOT%"
 
 
-def _message(finding: Finding, describe: Any) -> str:
+def _message(finding: Finding, describe: Callable[[Finding], str]) -> str:
     fingerprint = finding.fingerprint[:16]
     return f"{describe(finding)} ({finding.masked}, SHA-256 fingerprint {fingerprint}…)."
 
 
-def to_sarif(result: ScanResult, *, version: str, describe: Any) -> dict[str, Any]:
+def to_sarif(
+    result: ScanResult, *, version: str, describe: Callable[[Finding], str]
+) -> dict[str, Any]:
     """The SARIF log (a JSON-ready dict) for a scan; ``describe(finding)`` writes a message."""
-    results = []
+    results: list[dict[str, Any]] = []
     for finding in result.findings:
         index = _RULE_OF_STATUS[finding.status]
         uri, base = _uri(finding.path)
@@ -160,19 +171,24 @@ def to_sarif(result: ScanResult, *, version: str, describe: Any) -> dict[str, An
             },
         })
     cwd_uri = Path(os.getcwd()).as_uri().rstrip("/") + "/"
+    # Files that may hold keys but were not scanned: warnings, counted in the properties.
     notifications = [
-        {
-            "level": "note",
-            "message": {"text": f"skipped {path}: larger than the size limit"},
-        }
+        {"level": "warning", "message": {"text": f"skipped {path}: larger than the size limit"}}
         for path in result.skipped_large
     ] + [
         {"level": "warning", "message": {"text": f"could not read {path}: {why}"}}
         for path, why in result.unreadable
+    ] + [
+        {"level": "warning", "message": {"text": f"skipped {path}: {kind}, not a regular file"}}
+        for path, kind in result.skipped_special
     ]
     invocation: dict[str, Any] = {
         "executionSuccessful": True,
         "workingDirectory": {"uri": cwd_uri},
+        "properties": {
+            "filesScanned": result.files_scanned,
+            "possiblyMissed": result.possibly_missed,
+        },
     }
     if notifications:
         invocation["toolExecutionNotifications"] = notifications

@@ -1,4 +1,4 @@
-"""The report of ``apikee scan`` in text and JSON (SARIF is :mod:`apikee._sarif`).
+"""The report of ``apikee scan`` in text and JSON (SARIF is :mod:`.sarif`).
 
 No full key is ever written: a finding shows its masked form and its sha256 fingerprint
 (``apikee.hash_key(key)``), and decoded values (the tenant) pass through ``safe``.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._clitext import err, iso, out, relative, safe
+from ..output import err, iso, out, relative, safe
+from .findings import Finding, ScanResult
 
 
 def size_text(size: float) -> str:
@@ -21,14 +22,14 @@ def size_text(size: float) -> str:
     return f"{size} bytes"  # pragma: no cover
 
 
-def _expiry_text(finding: Any, now: float) -> str:
+def _expiry_text(finding: Finding, now: float) -> str:
     if finding.exp is None:
         return "never expires"
     verb = "expired" if finding.exp < now else "expires"
     return f"{verb} {iso(finding.exp)} ({relative(finding.exp, now)})"
 
 
-def _finding_line(finding: Any, now: float) -> str:
+def _finding_line(finding: Finding, now: float) -> str:
     """The text-format line of a finding: where, what, whose, until when, why; no key."""
     head = (
         f"{safe(finding.path)}:{finding.line}:{finding.column}: "
@@ -48,7 +49,7 @@ _LABELS = {
 }
 
 
-def describe_finding(finding: Any, now: float | None = None) -> str:
+def describe_finding(finding: Finding, now: float | None = None) -> str:
     """One sentence about a scan finding, without the key (SARIF messages)."""
     now = time.time() if now is None else now
     if finding.kind == "platform-key":
@@ -58,7 +59,7 @@ def describe_finding(finding: Any, now: float | None = None) -> str:
     return f"{label} for {tenant}, {_expiry_text(finding, now)}: {finding.detail}"
 
 
-def _finding_dict(finding: Any) -> dict:
+def _finding_dict(finding: Finding) -> dict[str, Any]:
     return {
         "path": finding.path,
         "line": finding.line,
@@ -77,7 +78,7 @@ def _finding_dict(finding: Any) -> dict:
     }
 
 
-def json_report(result: Any, elapsed: float) -> dict:
+def json_report(result: ScanResult, elapsed: float) -> dict[str, Any]:
     """The ``--format json`` document (stable shape, ``version`` 1)."""
     return {
         "version": 1,
@@ -92,6 +93,9 @@ def json_report(result: Any, elapsed: float) -> dict:
             "skipped_binary": result.skipped_binary,
             "skipped_large": result.skipped_large,
             "unreadable": [{"path": p, "reason": r} for p, r in result.unreadable],
+            "skipped_special": [{"path": p, "kind": k} for p, k in result.skipped_special],
+            "possibly_missed": result.possibly_missed,
+            "files_transcoded": result.files_transcoded,
             "excluded": result.excluded,
             "ignored_candidates": result.ignored_candidates,
             "ignored_by_pragma": result.ignored_by_pragma,
@@ -100,7 +104,32 @@ def json_report(result: Any, elapsed: float) -> dict:
     }
 
 
-def print_text_report(result: Any, max_size: int, elapsed: float) -> None:
+def _counted(*counts: tuple[int, str]) -> list[str]:
+    """``"3 binary"``-style phrases for the counts that are not zero, in order."""
+    return [f"{count:,} {what}" for count, what in counts if count]
+
+
+def _missed_lines(result: ScanResult, max_size: int, strict: bool) -> list[str]:
+    """The lines that say which files that may hold keys were not scanned (none: [])."""
+    if not result.possibly_missed:
+        return []
+    parts = _counted(
+        (len(result.skipped_large), f"larger than --max-size {size_text(max_size)}"),
+        (len(result.unreadable), "unreadable"),
+        (len(result.skipped_special), "special (pipe, socket or device)"),
+    )
+    count = result.possibly_missed
+    return [
+        f"Incomplete: {count:,} file{'s' if count != 1 else ''} that may hold keys "
+        f"{'were' if count != 1 else 'was'} not scanned ({', '.join(parts)}; named on stderr).",
+        ("The scan fails for this (exit 1)." if strict
+         else "Use --strict to make this fail the scan (exit 1)."),
+    ]
+
+
+def print_text_report(
+    result: ScanResult, max_size: int, elapsed: float, strict: bool = False
+) -> None:
     """The text report: notes on stderr, one line per finding, a summary and what to do."""
     now = time.time()
     for path in result.skipped_large:
@@ -108,24 +137,26 @@ def print_text_report(result: Any, max_size: int, elapsed: float) -> None:
         err(f"apikee: note: skipped {safe(path)}: larger than {limit} (see --max-size)")
     for path, reason in result.unreadable:
         err(f"apikee: note: could not read {safe(path)}: {reason}")
+    for path, kind in result.skipped_special:
+        err(f"apikee: note: skipped {safe(path)}: {kind}, not a regular file (never opened)")
     for finding in result.findings:
         out(_finding_line(finding, now))
     scanned = (
         f"{result.files_scanned:,} file{'s' if result.files_scanned != 1 else ''} "
         f"({size_text(result.bytes_scanned)}) in {elapsed:.2f} s"
     )
-    skipped = []
-    if result.skipped_binary:
-        skipped.append(f"{result.skipped_binary:,} binary")
-    if result.skipped_large:
-        skipped.append(f"{len(result.skipped_large):,} too large")
-    if result.excluded:
-        skipped.append(f"{result.excluded:,} excluded")
+    skipped = _counted(
+        (result.skipped_binary, "binary"), (len(result.skipped_large), "too large"),
+        (len(result.unreadable), "unreadable"), (len(result.skipped_special), "special"),
+        (result.excluded, "excluded"),
+    )
     if result.ignored_by_pragma:
         skipped.append(f"{result.ignored_by_pragma} line(s) marked apikee-scan: ignore")
     tail = f"; skipped {', '.join(skipped)}" if skipped else ""
     if not result.findings:
         out(f"No keys found: scanned {scanned}{tail}.")
+        for line in _missed_lines(result, max_size, strict):
+            out(line)
         return
     counts = ", ".join(
         f"{n} {status.replace('-', ' ')}" for status, n in result.by_status().items() if n
@@ -136,6 +167,8 @@ def print_text_report(result: Any, max_size: int, elapsed: float) -> None:
         f"Found {len(result.findings)} key{'s' if len(result.findings) != 1 else ''} in "
         f"{files} file{'s' if files != 1 else ''} ({counts}): scanned {scanned}{tail}."
     )
+    for line in _missed_lines(result, max_size, strict):
+        out(line)
     if not result.secret_configured and any(f.status == "unverifiable" for f in result.findings):
         out("No signing secret was given (APIKEE_SECRET or --secret-file), so unexpired keys")
         out("are reported UNVERIFIABLE: treat them as live.")

@@ -1,7 +1,7 @@
 """``apikee secret``: make a new signing secret, or ``--check`` the strength of one.
 
 The secret checked is never printed: only its source (``APIKEE_SECRET``, ``stdin``, a file
-line) and the verdict are.
+line) and the verdict are (:mod:`apikee._cli.secret_strength` judges it).
 """
 
 from __future__ import annotations
@@ -10,14 +10,33 @@ import argparse
 import os
 import sys
 
-from ._cliinput import SECRET_FILE_LIMIT, read_secret_file
-from ._clitext import EXIT_BAD, EXIT_OK, CliError, emit_json, err, out
+from ..masking import shown_argument
+from ..output import EXIT_BAD, EXIT_OK, CliError, emit_json, err, out
+from ..parser import add_secret_file_option
+from ..secret_file import SECRET_FILE_LIMIT, read_secret_file
+
+EPILOG = (
+    "examples:\n  apikee secret\n  APIKEE_SECRET=... apikee secret --check\n"
+    "  apikee secret --check --stdin < secret.txt"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--secret-file``, ``--check``, ``--stdin``."""
+    add_secret_file_option(parser)
+    parser.add_argument(
+        "--check", action="store_true",
+        help="judge APIKEE_SECRET (or stdin, or --secret-file); exit 1 when weak; never prints it",
+    )
+    parser.add_argument(
+        "--stdin", action="store_true", help="with --check: read the secret from stdin"
+    )
 
 
 def _secrets_to_check(args: argparse.Namespace) -> list[tuple[str, str]]:
     if args.secret_file:
         return [
-            (f"{args.secret_file} line {n}", s)
+            (f"{shown_argument(args.secret_file)} line {n}", s)
             for n, s in enumerate(read_secret_file(args.secret_file), 1)
         ]
     if not args.stdin:
@@ -38,12 +57,12 @@ def _secrets_to_check(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [("stdin", text)]
 
 
-def cmd_secret(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print a new secret, or judge the configured one(s); exit 1 when one is weak."""
     if not args.check:
         if args.stdin or args.secret_file:
             raise CliError("--stdin and --secret-file go with --check")
-        from ._keyutil import generate_secret
+        from ..._keyutil import generate_secret
 
         secret = generate_secret()
         if args.json:
@@ -54,7 +73,7 @@ def cmd_secret(args: argparse.Namespace) -> int:
                 err("apikee: store it as APIKEE_SECRET in your secrets manager; never commit it")
         return EXIT_OK
 
-    from ._secretcheck import judge_secret
+    from ..secret_strength import judge_secret
 
     results = [(label, judge_secret(secret)) for label, secret in _secrets_to_check(args)]
     weak = any(not report.ok for _, report in results)

@@ -6,16 +6,20 @@ nothing. The secret itself is never printed in full.
 
 from __future__ import annotations
 
+import argparse
 import time
+from collections.abc import Callable
 from typing import Any
 
-from . import _core, __version__
-from ._apikee import Apikee
-from ._cliclaims import claims_lines, claims_view
-from ._clitext import EXIT_OK, emit_json, out
-from ._core import b62decode, b62encode
-from ._errors import ApikeeError
-from ._keyutil import decode_unverified, generate_secret
+from ... import __version__, _core
+from ..._apikee import Apikee
+from ..._core import b62decode, b62encode
+from ..._errors import ApikeeError
+from ..._keyutil import decode_unverified, generate_secret
+from ..claims import claims_lines, claims_view
+from ..output import EXIT_OK, emit_json, out
+
+EPILOG = None
 
 _TENANT = "acme-corp"
 _SCOPES = ["orders:read", "orders:write"]
@@ -23,7 +27,16 @@ _META = {"plan": "pro"}
 _TIMING_SECONDS = 0.2  # long enough for a stable number, short enough for a demo
 
 
-def _outcome(verify: Any) -> dict:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No options but ``--json``."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """The tour, or its results as JSON with ``--json``."""
+    return run_demo(json_output=args.json)
+
+
+def _outcome(verify: Callable[[], Any]) -> dict[str, Any]:
     """One verification's outcome: ``{"valid": True, …}`` or ``{"valid": False, "error": …}``."""
     try:
         claims = verify()
@@ -32,7 +45,7 @@ def _outcome(verify: Any) -> dict:
     return {"valid": True, "tenant": claims.tenant}
 
 
-def _said(outcome: dict) -> str:
+def _said(outcome: dict[str, Any]) -> str:
     if outcome["valid"]:
         return f"valid (tenant {outcome['tenant']})"
     return f"ApikeeError {outcome['error']}: {outcome['message']}"
@@ -129,8 +142,8 @@ def run_demo(json_output: bool = False) -> int:
     out("")
     out("7. Claims are encoded, not encrypted: anyone with the key reads them (no secrets in meta)")
     decoded = decode_unverified(key)
-    out(f"     apikee.decode_unverified(key) -> tenant {decoded['tid']!r}, "
-        f"meta {decoded.get('meta')!r}")
+    out(f"     apikee.decode_unverified(key) -> tenant {decoded.tenant!r}, "
+        f"meta {decoded.meta!r}, verified {decoded.verified}")
     out("")
     out(f"8. Speed of verify() here: {per_key_us:.2f} µs per key "
         f"({count:,} verifications in {seconds:.2f} s, {_core.IMPLEMENTATION})")

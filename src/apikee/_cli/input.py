@@ -1,7 +1,8 @@
 """Reading the command line's inputs: dates and durations, sizes, keys, signing secrets.
 
-Every bad value becomes a :class:`~apikee._clitext.CliError` (exit 2) whose message masks
-anything key-shaped; a secret is never echoed.
+Every bad value becomes a :class:`~apikee._cli.output.CliError` (exit 2) whose message masks
+anything that looks like a key or a secret (:mod:`apikee._cli.masking`); a secret is never
+echoed. Secret files are read by :mod:`apikee._cli.secret_file`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import re
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._clitext import CliError, err, redact, safe
+from .masking import shown_argument
+from .output import CliError, err
+from .secret_file import read_secret_file
+
+if TYPE_CHECKING:
+    from .._apikee import Apikee
 
 STDIN_LIMIT = 1 << 20  # a key is at most a few KiB; reading more is never needed
-SECRET_FILE_LIMIT = 1 << 16
 
 NO_SECRET = (
     "no signing secret: set APIKEE_SECRET (make one with: apikee secret) "
@@ -42,7 +47,7 @@ def _parse_datetime(text: str) -> datetime:
 def parse_when(text: str, option: str) -> datetime | timedelta | float:
     """An instant from the command line: ISO 8601 (naive = UTC), unix seconds, or a duration
     from now (``+30d``, ``-1h``; a bare ``30d`` also means from now)."""
-    from ._duration import parse_duration
+    from .._duration import parse_duration
 
     value = text.strip()
     try:
@@ -56,8 +61,9 @@ def parse_when(text: str, option: str) -> datetime | timedelta | float:
         return _parse_datetime(value)
     except (ValueError, OverflowError, IndexError):
         raise CliError(
-            f"{option}: cannot read {safe(redact(text), 60)!r}: use an ISO 8601 date "
-            "(2026-01-31 or 2026-01-31T12:00:00Z), unix seconds, or +DURATION such as +30d"
+            f"{option}: cannot read {shown_argument(text, 60)!r}: use an ISO 8601 date "
+            "(2026-01-31 or 2026-01-31T12:00:00Z), unix seconds, or +DURATION/-DURATION "
+            "such as +30d"
         ) from None
 
 
@@ -78,7 +84,7 @@ def instant_seconds(text: str, option: str) -> float:
 
 def parse_expires(text: str) -> Any:
     """``--expires``: ``never``, a duration (``90d``), or an absolute ISO 8601 date."""
-    from ._duration import parse_duration
+    from .._duration import parse_duration
 
     value = text.strip()
     if value.lower() == "never":
@@ -92,12 +98,12 @@ def parse_expires(text: str) -> Any:
         return _parse_datetime(value)
     except (ValueError, IndexError):
         raise CliError(
-            f"--expires: cannot read {safe(redact(text), 60)!r}: use a duration (90d, 24h, 60m, "
+            f"--expires: cannot read {shown_argument(text, 60)!r}: use a duration (90d, 24h, 60m, "
             "3600s, 1w), 'never', or an ISO 8601 date such as 2026-01-31T00:00:00Z"
         ) from None
 
 
-_SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.I)
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)i?b?", re.IGNORECASE)
 
 
 def parse_size(text: str) -> int:
@@ -105,7 +111,10 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(text.strip())
     if not match:
         raise argparse.ArgumentTypeError("use a size such as 10M, 512K or 1048576")
-    return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
+    size = int(match.group(1)) << 10 * " kmg".index(match.group(2).lower() or " ")
+    if size == 0:  # would skip every file that is not empty: never what was meant
+        raise argparse.ArgumentTypeError("0 would skip every file: use a size such as 10M or 1G")
+    return size
 
 
 # ── keys and secrets ────────────────────────────────────────────────────────────────────────
@@ -118,27 +127,12 @@ def read_key_argument(value: str) -> str | bytes:
     return value.strip()
 
 
-def read_secret_file(path: str) -> list[str]:
-    """Secrets from a file: one a line, current first; blank lines and ``#`` comments skipped."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(SECRET_FILE_LIMIT + 1)
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise CliError(f"--secret-file: cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > SECRET_FILE_LIMIT:
-        raise CliError(f"--secret-file: {path} is larger than 64 KiB: not a secrets file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CliError(f"--secret-file: {path} is not UTF-8 text") from None
-    secrets = [line.strip() for line in text.splitlines()]
-    secrets = [s for s in secrets if s and not s.startswith("#")]
-    if not secrets:
-        raise CliError(f"--secret-file: {path} holds no secret (one per line, current first)")
-    if os.name == "posix" and mode & 0o077:
-        err(f"apikee: warning: {path} is readable by other users; restrict it: chmod 600 {path}")
-    return secrets
+@overload
+def configured_secrets(args: argparse.Namespace) -> list[str]: ...
+@overload
+def configured_secrets(args: argparse.Namespace, required: Literal[True]) -> list[str]: ...
+@overload
+def configured_secrets(args: argparse.Namespace, required: bool) -> list[str] | None: ...
 
 
 def configured_secrets(args: argparse.Namespace, required: bool = True) -> list[str] | None:
@@ -153,11 +147,11 @@ def configured_secrets(args: argparse.Namespace, required: bool = True) -> list[
     return None
 
 
-def make_apikee(secrets: list[str], **options: Any) -> Any:
+def make_apikee(secrets: list[str], **options: Any) -> Apikee:
     """An ``Apikee`` for these secrets; its weak-secret warning becomes a line on stderr."""
     import warnings
 
-    from ._apikee import Apikee, ApikeeConfigError, WeakSecretWarning
+    from .._apikee import Apikee, ApikeeConfigError, WeakSecretWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WeakSecretWarning)

@@ -8,17 +8,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
-from ._clitext import EXIT_OK, emit_json, out
+from ..output import EXIT_OK, emit_json, out
+
+EPILOG = None
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No options but ``--json``."""
+
+
+def run(args: argparse.Namespace) -> int:
     """Print what the installation runs on (``--json``: one document); always exit 0."""
     import importlib.util
     import platform
 
-    from . import __version__, _core
-    from ._switch import ENV_VAR
+    from ... import __version__, _core
+    from ..._switch import ENV_VAR
 
     msgpack_version = None
     has_msgpack = importlib.util.find_spec("msgpack") is not None
@@ -30,7 +37,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         except metadata.PackageNotFoundError:
             msgpack_version = "unknown version"
     secret = os.environ.get("APIKEE_SECRET", "").strip()
-    info = {
+    info: dict[str, Any] = {
         "version": __version__,
         "implementation": _core.IMPLEMENTATION,
         "reason": _core.REASON,

@@ -1,8 +1,8 @@
 """How the ``apikee`` command line writes: exit codes, its error type, and safe output.
 
 Everything a command prints about a decoded (possibly hostile) key goes through :func:`safe`
-or :func:`jsonable`, and every message echoing user input through :func:`redact`, so a key
-cannot rewrite the terminal or leak into an error message.
+or :func:`jsonable`, so a key cannot rewrite the terminal; every message that echoes user
+input goes through :mod:`apikee._cli.masking`, so no key or secret leaks into it.
 """
 
 from __future__ import annotations
@@ -29,16 +29,10 @@ class CliError(Exception):
 
 # ── text safety ─────────────────────────────────────────────────────────────────────────────
 
-_KEY_TEXT = re.compile(r"apikee_[0-9A-Za-z]+\.[0-9A-Za-z]+|sk_(?:live|test)_[0-9A-Za-z]+")
 # Control and invisible/bidi characters a hostile key could use to rewrite a terminal line.
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
 )
-
-
-def redact(text: str) -> str:
-    """``text`` with every key-shaped substring masked (for messages that echo user input)."""
-    return _KEY_TEXT.sub(lambda m: m.group()[:8] + "…[masked]", text)
 
 
 def safe(value: Any, limit: int = _DISPLAY_LIMIT) -> str:

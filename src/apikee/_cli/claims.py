@@ -1,4 +1,5 @@
-"""A key's claims as the command line shows them: the stable ``--json`` shape and text lines.
+"""A key's claims as the command line shows them: the stable ``--json`` shape and text lines,
+or why a key has none (``CODE: message``).
 
 Used by ``create``, ``verify``, ``inspect`` and the demo. The claims may come from a key that
 was never verified, so every value is checked for its type and made safe to print.
@@ -6,20 +7,33 @@ was never verified, so every value is checked for its type and made safe to prin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._clitext import iso, jsonable, relative, safe
+from .._duration import MAX_TIMESTAMP
+from .output import EXIT_BAD, emit_json, err, iso, jsonable, relative, safe
+
+if TYPE_CHECKING:
+    from .._errors import ApikeeError
 
 _KNOWN_CLAIMS = ("id", "tid", "scp", "env", "exp", "nbf", "meta")
 
 
-def claims_view(claims: dict, key: str | bytes) -> tuple[dict, list[str]]:
+def unix_seconds(value: Any) -> float | None:
+    """A claim's value as unix seconds when it is a valid instant (an int or a float, not a
+    bool, from 0 to 253402300799), else None."""
+    if type(value) in (int, float) and 0 <= value <= MAX_TIMESTAMP:
+        number: float = value
+        return number
+    return None
+
+
+def claims_view(claims: dict[str, Any], key: str | bytes) -> tuple[dict[str, Any], list[str]]:
     """The stable ``--json`` shape of a key's claims, and any type problems found in them.
 
     Shape: ``id, tenant, scopes, environment, expires_at, exp, not_before, nbf, meta,
     fingerprint, other_claims``; ``*_at``/``not_before`` are ISO 8601 UTC or null.
     """
-    from ._keyutil import hash_key
+    from .._keyutil import hash_key
 
     problems: list[str] = []
 
@@ -33,8 +47,9 @@ def claims_view(claims: dict, key: str | bytes) -> tuple[dict, list[str]]:
         value = claims.get(name)
         if value is None and name not in claims:
             return None, None
-        if type(value) in (int, float) and 0 <= value <= 253402300799:
-            return value, iso(value)
+        seconds = unix_seconds(value)
+        if seconds is not None:
+            return seconds, iso(seconds)
         problems.append(f"claim '{name}' must be a number of unix seconds from 0 to 253402300799")
         return jsonable(value), None
 
@@ -66,7 +81,7 @@ def claims_view(claims: dict, key: str | bytes) -> tuple[dict, list[str]]:
     return view, problems
 
 
-def claims_lines(view: dict, now: float, indent: str = "  ") -> list[str]:
+def claims_lines(view: dict[str, Any], now: float, indent: str = "  ") -> list[str]:
     """The claims as aligned ``name  value`` lines for people."""
     scopes = view["scopes"]
     if isinstance(scopes, list) and scopes:
@@ -93,3 +108,13 @@ def claims_lines(view: dict, now: float, indent: str = "  ") -> list[str]:
         rows.append(("other claims", safe(view["other_claims"])))
     rows.append(("fingerprint", f"{view['fingerprint']} (sha256, = apikee.hash_key(key))"))
     return [f"{indent}{name:<12} {value}" for name, value in rows]
+
+
+def rejected(error: ApikeeError, as_json: bool, flag: str) -> int:
+    """Report a key ``verify`` or ``inspect`` could not accept: ``{flag: false, error, message}``
+    in JSON, else ``CODE: message`` on stderr; exit 1."""
+    if as_json:
+        emit_json({flag: False, "error": error.code, "message": error.message})
+    else:
+        err(f"{error.code}: {error.message}")
+    return EXIT_BAD
