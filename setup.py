@@ -39,6 +39,7 @@ def extensions():
             "src/apikee/_sha256.h",
             "src/apikee/_b62.h",
             "src/apikee/_clock.h",
+            "src/apikee/_wire.h",
             "src/apikee/_claims_c.pxi",
             "src/apikee/_json_c.pxi",
         ],

@@ -22,12 +22,10 @@ from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
 from ._options import checked_leeway, checked_max_key_length
 from ._ids import new_key_id
 from ._scopes import require_scopes
+from ._wire import DEFAULT_MAX_KEY_LENGTH, MIN_SECRET_BYTES, PREFIX
 
 __all__ = ["Apikee", "KeyOptions", "get_apikee", "WeakSecretWarning", "ApikeeConfigError"]
 
-PREFIX = "apikee_"
-DEFAULT_MAX_KEY_LENGTH = 8192
-MIN_SECRET_BYTES = 32
 _NO_SECRET = (
     "no signing secret is configured: set APIKEE_SECRET, or pass secret=... / secrets=[...].\n"
     "  Generate one with: openssl rand -hex 32\n"

@@ -149,13 +149,22 @@ cdef inline object _claim_error(str name, str expected):
 
 
 cdef object _timestamp_claim(object value, str name):
+    # The range check in C (no Python comparison, no global look-up): an int must fit a long
+    # long and lie in range; a float must lie in range, which NaN and the infinities do not.
+    cdef int overflow = 0
+    cdef long long whole
+    cdef double seconds
     if value is _MISSING:
         return None
-    kind = type(value)
-    if kind is int or (kind is float and _isfinite(value)):
-        if 0 <= value <= MAX_TIMESTAMP:
+    if type(value) is int:
+        whole = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and 0 <= whole <= APIKEE_MAX_TIMESTAMP:
             return value
-    raise _claim_error(name, "a number of unix seconds from 0 to 253402300799")
+    elif type(value) is float:
+        seconds = PyFloat_AS_DOUBLE(value)
+        if 0.0 <= seconds <= <double>APIKEE_MAX_TIMESTAMP:
+            return value
+    raise _claim_error(name, _wire.TIMESTAMP_RANGE)
 
 
 cdef object _text_claim(object value, str name, str default):

@@ -17,11 +17,12 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from . import _errors as E
-from ._claims_shared import MAX_TIMESTAMP, claims_equal, claims_repr, json_view, to_datetime
+from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
 from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
 from ._frozen import deep_copy
 from ._scopes import scopes_satisfied
+from ._wire import MAX_TIMESTAMP, TIMESTAMP_RANGE
 
 __all__ = ["ApikeeClaims"]
 
@@ -225,7 +226,7 @@ def _timestamp_claim(claims: dict[str, Any], name: str) -> float | None:
     if kind is int or (kind is float and math.isfinite(value)):
         if 0 <= value <= MAX_TIMESTAMP:
             return value  # type: ignore[no-any-return]
-    raise _claim_error(name, "a number of unix seconds from 0 to 253402300799")
+    raise _claim_error(name, TIMESTAMP_RANGE)
 
 
 def _text_claim(claims: dict[str, Any], name: str, default: str) -> str:

@@ -12,8 +12,9 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from ._wire import MAX_TIMESTAMP
+
 __all__ = [
-    "MAX_TIMESTAMP",
     "claims_equal",
     "claims_repr",
     "iso_utc",
@@ -23,7 +24,6 @@ __all__ = [
     "wire_from_arguments",
 ]
 
-MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: the largest exp/nbf (docs/SPEC.md §1)
 
 
 def utc_timestamp(moment: datetime) -> float:

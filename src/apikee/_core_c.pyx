@@ -21,15 +21,15 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_Append, PyList_AsTuple
 from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.long cimport PyLong_AsLongLong, PyLong_FromLongLong
+from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
 from libc.stdint cimport uint32_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
-import math as _math
 import time as _time
 from . import _errors as E
+from . import _wire
 from ._claims_py import ApikeeClaims as _PublicClaims
 from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
 from ._claims_shared import wire_from_arguments
@@ -57,7 +57,17 @@ cdef extern from "_sha256.h":
 cdef extern from "_clock.h":
     int apikee_wall_clock(double *out) nogil
 
+cdef extern from "_wire.h":
+    const char *APIKEE_PREFIX
+    long long APIKEE_MAX_TIMESTAMP
+    enum:
+        APIKEE_PREFIX_LEN
+        APIKEE_DEFAULT_MAX_KEY_LENGTH
+        APIKEE_SIGNATURE_BYTES
+        APIKEE_MAX_SIGNATURE_DIGITS
+
 cdef extern from "_b62.h":
+    const char *apikee_b62_alphabet
     ctypedef unsigned long long apikee_limb
     void apikee_b62_init()
     int apikee_b62_valid(const unsigned char *s, size_t n) nogil
@@ -75,10 +85,20 @@ apikee_sha256_select(1)
 
 __all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-PREFIX = "apikee_"
-MAX_TIMESTAMP = 253402300799
-MAX_SIGNATURE_DIGITS = 43
+# The wire constants: compile-time C constants on the hot path, checked against _wire.py
+# (the one definition) here, so the two can never drift apart.
+if (
+    APIKEE_PREFIX.decode("ascii") != _wire.PREFIX
+    or APIKEE_PREFIX_LEN != len(_wire.PREFIX)
+    or APIKEE_MAX_TIMESTAMP != _wire.MAX_TIMESTAMP
+    or APIKEE_DEFAULT_MAX_KEY_LENGTH != _wire.DEFAULT_MAX_KEY_LENGTH
+    or APIKEE_SIGNATURE_BYTES != _wire.SIGNATURE_BYTES
+    or APIKEE_MAX_SIGNATURE_DIGITS != _wire.MAX_SIGNATURE_DIGITS
+    or apikee_b62_alphabet[:62].decode("ascii") != _wire.ALPHABET
+):
+    raise ImportError("apikee._core_c was built with wire constants that differ from _wire.py")
+
+PREFIX = _wire.PREFIX
 
 cdef enum:
     STACK_LIMBS = 96      # payloads up to 768 bytes (~1030 base62 digits) decode without malloc
@@ -89,7 +109,6 @@ assert MAX_DEPTH == MAX_JSON_DEPTH  # the fast parser must give up exactly where
 cdef object _MISSING = object()
 cdef object _BAIL = object()  # the fast JSON parser's "let the general decoder decide"
 cdef object _time_time = _time.time
-cdef object _isfinite = _math.isfinite
 cdef object _code = E.ErrorCode
 
 
@@ -230,7 +249,8 @@ cdef class Verifier:
         self._states = NULL
         self._count = 0
 
-    def __init__(self, secrets, max_key_length=8192, leeway=0, *, environment=None, is_revoked=None):
+    def __init__(self, secrets, max_key_length=APIKEE_DEFAULT_MAX_KEY_LENGTH, leeway=0, *,
+                 environment=None, is_revoked=None):
         secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
             secrets, max_key_length, leeway, environment, is_revoked
         )
@@ -350,8 +370,8 @@ cdef class Verifier:
         cdef Py_ssize_t body_len, payload_len, signature_len, i
         cdef apikee_limb sig_limbs[12]  # 43 digits: at most 10 limbs of 32 bits, 6 of 64
         cdef unsigned char sig_raw[12 * 8]
-        cdef unsigned char signature[32]
-        cdef unsigned char mac[32]
+        cdef unsigned char signature[APIKEE_SIGNATURE_BYTES]
+        cdef unsigned char mac[APIKEE_SIGNATURE_BYTES]
         cdef apikee_limb stack_limbs[STACK_LIMBS]
         cdef unsigned char stack_payload[STACK_LIMBS * 8]
         cdef apikee_limb *limbs = stack_limbs
@@ -362,11 +382,11 @@ cdef class Verifier:
         cdef int matched = 0
         cdef double t
         # 3: prefix.
-        if n < 7 or memcmp(data, b"apikee_", 7) != 0:
+        if n < APIKEE_PREFIX_LEN or memcmp(data, APIKEE_PREFIX, APIKEE_PREFIX_LEN) != 0:
             return F_PREFIX
         # 4: structure: exactly one '.', both fields non-empty.
-        body = data + 7
-        body_len = n - 7
+        body = data + APIKEE_PREFIX_LEN
+        body_len = n - APIKEE_PREFIX_LEN
         dot = <const unsigned char *>memchr(body, 46, body_len)
         if dot == NULL:
             return F_STRUCTURE
@@ -381,11 +401,11 @@ cdef class Verifier:
         # 43 digits), and one that cannot be an HMAC-SHA256 (6) is then rejected after a linear
         # check of the payload's characters, never after decoding the payload (quadratic in
         # its length) -- the same order of work as the pure twin.
-        if signature_len <= MAX_SIGNATURE_DIGITS:
+        if signature_len <= APIKEE_MAX_SIGNATURE_DIGITS:
             sig_used = apikee_b62_to_limbs_checked(signature_digits, signature_len, sig_limbs, &bad)
             if not (bad & 0x80):
                 sig_size = apikee_limbs_to_bytes(sig_limbs, sig_used, sig_raw)
-                wide = sig_size > 32
+                wide = sig_size > APIKEE_SIGNATURE_BYTES
         elif not apikee_b62_valid(signature_digits, signature_len):
             bad = 0xFF
         if wide:  # a bad character in the signature, or wider than 32 bytes
@@ -409,8 +429,8 @@ cdef class Verifier:
             if body[0] == 48 or signature_digits[0] == 48:
                 return F_NON_CANONICAL
             # 6: signature, against every secret, before the payload is looked at.
-            memset(signature, 0, 32 - sig_size)  # left-pad to exactly 32 bytes
-            memcpy(signature + 32 - sig_size, sig_raw, sig_size)
+            memset(signature, 0, APIKEE_SIGNATURE_BYTES - sig_size)  # left-pad to 32 bytes
+            memcpy(signature + APIKEE_SIGNATURE_BYTES - sig_size, sig_raw, sig_size)
             payload_size = apikee_limbs_to_bytes(limbs, used, payload)
             for i in range(self._count):  # no early exit: time does not tell which matched
                 apikee_hmac_sha256(self._states + 16 * i, self._states + 16 * i + 8,
@@ -475,13 +495,25 @@ cdef _reject_non_ascii(str key):
     """Checks 3-5 for a key with non-ASCII characters: the same codes as the pure path."""
     if not key.startswith(PREFIX):
         raise ApikeeError(_code.INVALID_PREFIX, E.MSG_PREFIX)
-    payload_text, dot, signature_text = key[7:].partition(".")
+    payload_text, dot, signature_text = key[APIKEE_PREFIX_LEN:].partition(".")
     if not payload_text or not signature_text or "." in signature_text:
         raise ApikeeError(_code.INVALID_FORMAT, E.MSG_STRUCTURE)
     raise ApikeeError(_code.DECODE_ERROR, E.MSG_BAD_CHAR)
 
 
 # ── test hooks (not part of the twin API) ──────────────────────────────────────────────────
+
+
+def _wire_constants_for_tests():
+    """The C compile-time wire constants (tests compare them with _wire.py)."""
+    return {
+        "PREFIX": APIKEE_PREFIX.decode("ascii"),
+        "ALPHABET": apikee_b62_alphabet[:62].decode("ascii"),
+        "MAX_TIMESTAMP": APIKEE_MAX_TIMESTAMP,
+        "DEFAULT_MAX_KEY_LENGTH": APIKEE_DEFAULT_MAX_KEY_LENGTH,
+        "SIGNATURE_BYTES": APIKEE_SIGNATURE_BYTES,
+        "MAX_SIGNATURE_DIGITS": APIKEE_MAX_SIGNATURE_DIGITS,
+    }
 
 
 def _sha256_for_tests(data):

@@ -23,12 +23,10 @@ from ._claims_py import ApikeeClaims, _claims_from_dict
 from ._options import checked_now, verifier_options
 from ._payload import load_payload
 from ._scopes import require_scopes
+from ._wire import ALPHABET, DEFAULT_MAX_KEY_LENGTH, MAX_SIGNATURE_DIGITS, PREFIX, SIGNATURE_BYTES
 
 __all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-PREFIX = "apikee_"
-MAX_SIGNATURE_DIGITS = 43  # 62**43 > 2**256 > 62**42
 
 # bytes.translate table: base62 digit value for alphabet bytes, 0xFF for every other byte.
 _DIGIT_TABLE = bytearray(b"\xff" * 256)
@@ -150,7 +148,7 @@ class Verifier:
     def __init__(
         self,
         secrets: Sequence[bytes],
-        max_key_length: int = 8192,
+        max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
         leeway: float = 0,
         *,
         environment: str | None = None,
@@ -239,9 +237,9 @@ class Verifier:
         if len(signature_digits) > MAX_SIGNATURE_DIGITS:
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
         signature_value = _digits_to_int(signature_digits)
-        if signature_value >> 256:
+        if signature_value >> (8 * SIGNATURE_BYTES):
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG)
-        signature = signature_value.to_bytes(32, "big")
+        signature = signature_value.to_bytes(SIGNATURE_BYTES, "big")
         n = _digits_to_int(payload_digits)
         payload = n.to_bytes((n.bit_length() + 7) // 8, "big")
         matched = False

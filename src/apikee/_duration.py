@@ -6,9 +6,10 @@ import math
 import re
 from datetime import datetime, timedelta, timezone
 
+from ._wire import MAX_TIMESTAMP
+
 __all__ = ["parse_duration", "expiry_timestamp", "instant_timestamp", "MAX_TIMESTAMP"]
 
-MAX_TIMESTAMP = 253402300799
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"\s*(\d{1,12})\s*([smhdw])\s*", re.ASCII)
 

@@ -7,6 +7,8 @@ contains a secret or a key.
 
 from __future__ import annotations
 
+from ._wire import PREFIX
+
 __all__ = ["ApikeeConfigError", "ApikeeError", "ErrorCode", "http_status"]
 
 
@@ -74,8 +76,8 @@ def http_status(code: str) -> int:
 MSG_MISSING = "no API key was given"
 MSG_NOT_TEXT = "the key must be str or bytes"
 MSG_TOO_LONG = "the key is longer than the allowed maximum of {} characters"
-MSG_PREFIX = "the key does not start with 'apikee_'"
-MSG_STRUCTURE = "the key must be 'apikee_<payload>.<signature>' with two non-empty fields"
+MSG_PREFIX = f"the key does not start with '{PREFIX}'"
+MSG_STRUCTURE = f"the key must be '{PREFIX}<payload>.<signature>' with two non-empty fields"
 MSG_BAD_CHAR = "the key contains a character outside the base62 alphabet"
 MSG_NON_CANONICAL = "a key field starts with '0' (non-canonical encoding)"
 MSG_SIG_TOO_LONG = "the signature is longer than an HMAC-SHA256"

@@ -11,10 +11,10 @@ from ._core import b62decode, load_backend
 from ._errors import MSG_BAD_CHAR, MSG_BAD_JSON, MSG_PREFIX, MSG_STRUCTURE
 from ._errors import ApikeeError, ErrorCode
 from ._payload import load_payload
+from ._wire import PREFIX as _PREFIX
 
 __all__ = ["hash_key", "generate_secret", "decode_unverified", "unverified_payload"]
 
-_PREFIX = "apikee_"
 _INSPECT_LIMIT = 65536
 
 

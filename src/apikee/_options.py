@@ -14,13 +14,14 @@ from datetime import timedelta
 from typing import Any, Callable, Sequence
 
 from ._errors import MSG_BAD_NOW, ApikeeConfigError
+from ._wire import MAX_TIMESTAMP
 
 __all__ = ["LARGEST_MAX_KEY_LENGTH", "MAX_LEEWAY", "checked_now", "verifier_options"]
 
 #: The largest ``max_key_length`` (2**31 - 1 characters: far past any real key, and a C int).
 LARGEST_MAX_KEY_LENGTH = 2**31 - 1
 #: The largest ``leeway``: 9999-12-31T23:59:59Z in unix seconds, like the largest ``exp``.
-MAX_LEEWAY = 253402300799
+MAX_LEEWAY = MAX_TIMESTAMP
 
 
 def checked_leeway(leeway: Any) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._duration import MAX_TIMESTAMP
+from .._wire import MAX_TIMESTAMP, TIMESTAMP_RANGE
 from .output import EXIT_BAD, emit_json, err, iso, jsonable, relative, safe
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ _KNOWN_CLAIMS = ("id", "tid", "scp", "env", "exp", "nbf", "meta")
 
 def unix_seconds(value: Any) -> float | None:
     """A claim's value as unix seconds when it is a valid instant (an int or a float, not a
-    bool, from 0 to 253402300799), else None."""
+    bool, from 0 to MAX_TIMESTAMP), else None."""
     if type(value) in (int, float) and 0 <= value <= MAX_TIMESTAMP:
         number: float = value
         return number
@@ -50,7 +50,7 @@ def claims_view(claims: dict[str, Any], key: str | bytes) -> tuple[dict[str, Any
         seconds = unix_seconds(value)
         if seconds is not None:
             return seconds, iso(seconds)
-        problems.append(f"claim '{name}' must be a number of unix seconds from 0 to 253402300799")
+        problems.append(f"claim '{name}' must be {TIMESTAMP_RANGE}")
         return jsonable(value), None
 
     key_id, tenant = text("id", ""), text("tid", "")

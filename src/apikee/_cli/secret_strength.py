@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from .._wire import PREFIX
+
 __all__ = ["FAIL_BITS", "MIN_BYTES", "WARN_BITS", "SecretReport", "judge_secret"]
 
 MIN_BYTES = 32  # the seed: "at least 32 bytes"; Apikee warns below this too
@@ -161,7 +163,7 @@ def judge_secret(secret: str) -> SecretReport:
     report = SecretReport(length=len(raw), entropy_bits=estimate_bits(secret), alphabet=alphabet)
     problem, warn = report.problems.append, report.warnings.append
 
-    if secret.startswith("apikee_"):
+    if secret.startswith(PREFIX):
         problem(("CUSTOMER_KEY", "this is a customer API key (apikee_…), not a signing secret"))
     elif secret.startswith(("sk_live_", "sk_test_")):
         problem((

@@ -16,6 +16,7 @@ from ..._apikee import Apikee
 from ..._core import b62decode, b62encode
 from ..._errors import ApikeeError
 from ..._keyutil import decode_unverified, generate_secret
+from ..._wire import PREFIX
 from ..claims import claims_lines, claims_view
 from ..output import EXIT_OK, emit_json, out
 
@@ -53,7 +54,7 @@ def _said(outcome: dict[str, Any]) -> str:
 
 def _forge(key: str, tenant: str) -> str:
     """The same key with its payload rewritten to another tenant, signature kept."""
-    payload_text, signature_text = key[len("apikee_"):].split(".")
+    payload_text, signature_text = key[len(PREFIX):].split(".")
     original, edited = f'"tid":"{_TENANT}"'.encode(), f'"tid":"{tenant}"'.encode()
     payload = b62decode(payload_text).replace(original, edited)
     return f"apikee_{b62encode(payload)}.{signature_text}"

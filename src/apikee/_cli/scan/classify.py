@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._errors import MSG_NO_MSGPACK, ApikeeError, ErrorCode
 from ..._keyutil import unverified_payload
+from ..._wire import PREFIX
 from ..claims import unix_seconds
 from .findings import EXPIRED, FORGED, INVALID, LIVE, NOT_YET_VALID, UNVERIFIABLE
 
@@ -70,6 +71,6 @@ def classify(key: str, apikee: Apikee | None, now: float) -> Classified | None:
 
 def mask(key: str) -> str:
     """How a finding shows its key: never enough of it to use or to guess."""
-    if key.startswith("apikee_"):
-        return "apikee_…" + key[-4:]  # 4 characters of the MAC: no help to anyone
+    if key.startswith(PREFIX):
+        return PREFIX + "…" + key[-4:]  # 4 characters of the MAC: no help to anyone
     return key[:8] + "…"  # a platform key is a secret: its prefix only

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..._keyutil import hash_key
 from ..claims import unix_seconds
 from .classify import classify, mask, text
+from ..._wire import ALPHABET, PREFIX
 from .findings import PLATFORM, Finding, ScanResult
 from .reading import NotRegular, read_file, text_encoding
 from .walk import exclude_matcher, files_to_read
@@ -40,11 +41,11 @@ PATTERNS = (
 # documentation placeholders such as "sk_live_abc123..." are not reported. Each needle is found
 # with bytes.find (memchr speed) and only then matched: a regex over whole files is 10x slower.
 _SHAPES = (
-    (b"apikee_", re.compile(rb"apikee_[0-9A-Za-z]+\.[0-9A-Za-z]+")),
+    (PREFIX.encode(), re.compile(re.escape(PREFIX).encode() + rb"[0-9A-Za-z]+\.[0-9A-Za-z]+")),
     (b"sk_live_", re.compile(rb"sk_live_[0-9A-Za-z]{8,}")),
     (b"sk_test_", re.compile(rb"sk_test_[0-9A-Za-z]{8,}")),
 )
-_ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_ALNUM = frozenset(ALPHABET.encode("ascii"))
 _PRAGMAS = (b"apikee-scan: ignore", b"apikee-scan:ignore")
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 _CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes: not a new code point
@@ -71,7 +72,7 @@ def _matches(data: bytes) -> list[tuple[int, int]]:
 
 def _judge(key: str, apikee: Apikee | None, now: float) -> _Judged | None:
     """What a key-shaped match is; None when it is no key (a name such as apikee_x.y)."""
-    if not key.startswith("apikee_"):
+    if not key.startswith(PREFIX):
         return PLATFORM, "platform-key", _PLATFORM_DETAIL, None, None, None
     classified = classify(key, apikee, now)
     if classified is None:
