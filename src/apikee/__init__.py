@@ -14,8 +14,8 @@ from ._claims_py import ApikeeClaims  # the public class of both implementations
 from ._core import IMPLEMENTATION, Verifier, b62decode, b62encode, constant_time_compare
 from ._errors import ApikeeError, ErrorCode
 from ._keyutil import decode_unverified, generate_secret, hash_key
+from ._version import __version__
 
-__version__ = "0.2.0"
 
 __all__ = [
     "IMPLEMENTATION",

@@ -225,6 +225,33 @@ include "_claims_c.pxi"
 include "_json_c.pxi"
 
 
+# ── the failure codes ──────────────────────────────────────────────────────────────────────
+
+# The common rejections are returned by _verify_ascii as an index into this table and raised
+# by verify() itself: an exception raised through several C-level functions costs a traceback
+# entry at each of them, and rejections are the path an attacker chooses.
+cdef enum:
+    F_PREFIX = 0
+    F_STRUCTURE = 1
+    F_BAD_CHAR = 2
+    F_NON_CANONICAL = 3
+    F_SIG_TOO_LONG = 4
+    F_BAD_SIGNATURE = 5
+    F_EXPIRED = 6
+    F_NOT_YET_VALID = 7
+
+cdef tuple _FAILURES = (
+    (E.ErrorCode.INVALID_PREFIX, E.MSG_PREFIX),
+    (E.ErrorCode.INVALID_FORMAT, E.MSG_STRUCTURE),
+    (E.ErrorCode.DECODE_ERROR, E.MSG_BAD_CHAR),
+    (E.ErrorCode.DECODE_ERROR, E.MSG_NON_CANONICAL),
+    (E.ErrorCode.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG),
+    (E.ErrorCode.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE),
+    (E.ErrorCode.EXPIRED, E.MSG_EXPIRED),
+    (E.ErrorCode.NOT_YET_VALID, E.MSG_NOT_YET_VALID),
+)
+
+
 # ── the verifier ────────────────────────────────────────────────────────────────────────────
 
 
@@ -464,31 +491,6 @@ cdef class Verifier:
 
     def __repr__(self):
         return f"Verifier(secrets={self._count}, max_key_length={self._max_key_length})"
-
-
-# The common rejections are returned by _verify_ascii as an index into this table and raised
-# by verify() itself: an exception raised through several C-level functions costs a traceback
-# entry at each of them, and rejections are the path an attacker chooses.
-cdef enum:
-    F_PREFIX = 0
-    F_STRUCTURE = 1
-    F_BAD_CHAR = 2
-    F_NON_CANONICAL = 3
-    F_SIG_TOO_LONG = 4
-    F_BAD_SIGNATURE = 5
-    F_EXPIRED = 6
-    F_NOT_YET_VALID = 7
-
-cdef tuple _FAILURES = (
-    (E.ErrorCode.INVALID_PREFIX, E.MSG_PREFIX),
-    (E.ErrorCode.INVALID_FORMAT, E.MSG_STRUCTURE),
-    (E.ErrorCode.DECODE_ERROR, E.MSG_BAD_CHAR),
-    (E.ErrorCode.DECODE_ERROR, E.MSG_NON_CANONICAL),
-    (E.ErrorCode.INVALID_SIGNATURE, E.MSG_SIG_TOO_LONG),
-    (E.ErrorCode.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE),
-    (E.ErrorCode.EXPIRED, E.MSG_EXPIRED),
-    (E.ErrorCode.NOT_YET_VALID, E.MSG_NOT_YET_VALID),
-)
 
 
 cdef _reject_non_ascii(str key):
