@@ -9,12 +9,19 @@
 (``APIKEE_NO_EXTENSIONS=1`` forces pure).
 """
 
+import logging
+
 from ._apikee import Apikee, ApikeeConfigError, KeyOptions, WeakSecretWarning, get_apikee
 from ._claims_py import ApikeeClaims  # the public class of both implementations' claims
 from ._core import IMPLEMENTATION, Verifier, b62decode, b62encode, constant_time_compare
 from ._errors import ApikeeError, ErrorCode
 from ._keyutil import decode_unverified, generate_secret, hash_key
+from ._store import Revocation, StoreUnavailable
 from ._version import __version__
+
+# A library logs, it does not configure logging: without a handler of the application's own,
+# records (store outages, revocation resyncs) go nowhere instead of to stderr.
+logging.getLogger("apikee").addHandler(logging.NullHandler())
 
 
 __all__ = [
@@ -25,6 +32,8 @@ __all__ = [
     "ApikeeError",
     "ErrorCode",
     "KeyOptions",
+    "Revocation",
+    "StoreUnavailable",
     "Verifier",
     "WeakSecretWarning",
     "__version__",

@@ -16,6 +16,8 @@ from ._core import load_backend
 
 if TYPE_CHECKING:
     from ._core import Verifier
+    from ._revocation import StoreBinding
+    from ._store import Revocation, Store
     from .asgi import ApikeeMiddleware
 from ._duration import expiry_timestamp, instant_timestamp
 from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
@@ -100,6 +102,13 @@ class Apikee:
     environment fail with ``WRONG_ENVIRONMENT``), ``is_revoked`` (a callable given the claims;
     true means ``REVOKED``). ``implementation`` (``"native"``/``"pure"``) overrides the
     automatic choice of hot path for this instance (tests, debugging).
+
+    State: ``store`` (a URL ``memory://``, ``sqlite:///path/apikee.db``, ``redis://…``,
+    ``rediss://…``, or a store object; default ``APIKEE_STORE``, else none: stateless) holds
+    revocations; verify() reads an in-process snapshot of it, refreshed in the background.
+    ``server_timeout`` bounds every store call; with ``fail_open=False`` verification fails
+    with ``STORE_UNAVAILABLE`` once the snapshot is older than ``max_staleness`` seconds
+    (default: a few refresh periods). See :meth:`revoke` and :meth:`store_status`.
     """
 
     def __init__(
@@ -118,6 +127,8 @@ class Apikee:
         fail_open: bool = True,
         server_timeout: float = 3.0,
         implementation: str | None = None,
+        store: str | Store | None = None,
+        max_staleness: float | None = None,
     ) -> None:
         raw_secrets = _resolve_secrets(secret, secrets)
         weak = sum(1 for s in raw_secrets if len(s) < MIN_SECRET_BYTES)
@@ -149,14 +160,21 @@ class Apikee:
         self._secret_count = len(raw_secrets)
         self._header = header_name.lower()
         self._expiry = default_expiry
-        self._fail_open = fail_open
-        self._timeout = server_timeout
+        if store is None:
+            store = _env("APIKEE_STORE")
+        self._store: StoreBinding | None = None
+        if store is not None:
+            from ._revocation import StoreBinding
+
+            self._store = StoreBinding(
+                store, self._verifier, fail_open=fail_open, server_timeout=server_timeout,
+                max_staleness=max_staleness,
+            )
         if type(self).verify is Apikee.verify:
             # verify() is the verifier's own method (same arguments, same checks): binding it
             # on the instance saves a Python frame on every request. A subclass that overrides
             # verify() keeps its override.
             self.verify = self._verifier.verify  # type: ignore[method-assign]
-        self._server_key = server_key or _env("APIKEE_SERVER_KEY")
         self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
 
     # ── configuration, readable ─────────────────────────────────────────────────────────────
@@ -191,11 +209,72 @@ class Apikee:
         """Always False: this version verifies locally only (no apikee.dev calls)."""
         return False
 
+    @property
+    def store_kind(self) -> str | None:
+        """``"memory"``, ``"sqlite"`` or ``"redis"`` (never the URL), or None without a store."""
+        return None if self._store is None else self._store.snapshot.store.kind
+
     def __repr__(self) -> str:
+        store = "" if self._store is None else f", store={self.store_kind!r}"
         return (
             f"Apikee(secrets={self._secret_count}, header_name={self._header!r}, "
-            f"implementation={self._backend_name!r})"
+            f"implementation={self._backend_name!r}{store})"
         )
+
+    # ── revocation (needs a store) ──────────────────────────────────────────────────────────
+
+    def _binding(self) -> StoreBinding:
+        if self._store is None:
+            raise ApikeeConfigError(
+                "no store is configured: pass store='sqlite:///path/apikee.db' (or redis://…) "
+                "to Apikee(), or set APIKEE_STORE"
+            )
+        return self._store
+
+    def revoke(self, key_or_id: str | bytes, *, reason: str | None = None) -> Revocation:
+        """Revoke a key everywhere its store reaches; returns the record written.
+
+        ``key_or_id``: a full key (revoked by its id, or by its fingerprint ``hash_key(key)``
+        when it has none; it must verify with this instance's secrets, whatever its expiry), a
+        key id, or a fingerprint (64 hex digits). Every verifier sharing the store rejects the
+        key with ``REVOKED`` within its refresh period; this one at once. Raises
+        :class:`~apikee.StoreUnavailable` when the store cannot take the write (never a silent
+        loss), ``ValueError`` for input that names no key, ``ApikeeConfigError`` without store.
+        """
+        return self._binding().revoke(key_or_id, reason)
+
+    def revoke_tenant(
+        self,
+        tenant: str,
+        *,
+        issued_before: datetime | timedelta | float | None = None,
+        reason: str | None = None,
+    ) -> Revocation:
+        """Revoke every key of ``tenant`` issued before ``issued_before`` (default: now), so a
+        tenant can be cut off or force-rotated; keys issued later stay valid. The issue time is
+        the ``iat`` claim, else the instant in the key's time-ordered id (every key this library
+        issues); keys with neither (0.1.x) count as issued before any cutoff."""
+        return self._binding().revoke_tenant(tenant, issued_before, reason)
+
+    def unrevoke(self, key_or_id: str | bytes | None = None, *, tenant: str | None = None) -> bool:
+        """Take a revocation back (a key, key id or fingerprint, or ``tenant=``); True if there
+        was one."""
+        return self._binding().unrevoke(key_or_id, tenant)
+
+    def revocations(self) -> list[Revocation]:
+        """Every revocation in the store: kind (id/fingerprint/tenant), value, reason, when and
+        by which host. Entries of keys that have expired anyway are pruned automatically."""
+        return self._binding().list()
+
+    def store_status(self) -> dict[str, Any] | None:
+        """The snapshot's health: kind, redacted URL, ``healthy``, ``age`` (seconds since the
+        store last confirmed it), entries, last error; None without a store."""
+        return None if self._store is None else self._store.status()
+
+    def close(self) -> None:
+        """Stop the store's background refresher (tests, short-lived scripts)."""
+        if self._store is not None:
+            self._store.close()
 
     # ── issuing ─────────────────────────────────────────────────────────────────────────────
 

@@ -14,11 +14,11 @@ cdef inline double _seconds(object value) except? -1.0:
 cdef class ApikeeClaims:
     """The claims of a key, as plain Python data; read-only.
 
-    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp`` and
-    ``nbf`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified`` (False for
-    :func:`~apikee.decode_unverified` results and hand-built objects); properties ``expires_at``
-    and ``not_before`` (aware UTC datetimes, built only when read) and ``meta`` (a dict, decoded
-    on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
+    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp``,
+    ``nbf`` and ``iat`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified``
+    (False for :func:`~apikee.decode_unverified` results and hand-built objects); properties
+    ``expires_at``, ``not_before`` and ``issued_at`` (aware UTC datetimes, built only when read)
+    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
     else. ``to_dict()`` gives every claim of the payload under its wire name, unknown ones
     included; ``to_json_dict()`` the JSON-ready view under the attribute names.
     """
@@ -29,6 +29,7 @@ cdef class ApikeeClaims:
     cdef readonly object environment
     cdef readonly object exp
     cdef readonly object nbf
+    cdef readonly object iat
     cdef readonly object raw_key
     cdef readonly bint verified
     # Every claim of the payload under its wire name. verify() leaves it None on its fast path
@@ -43,6 +44,7 @@ cdef class ApikeeClaims:
     cdef object _meta_view
     cdef object _expires_view
     cdef object _starts_view
+    cdef object _issued_view
 
     def __init__(
         self,
@@ -57,13 +59,14 @@ cdef class ApikeeClaims:
         *,
         exp=None,
         nbf=None,
+        iat=None,
         verified=False,
     ):
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
         if self._claims is not None or self._payload is not None:
             raise AttributeError("ApikeeClaims is read-only")
         wire = wire_from_arguments(
-            id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf
+            id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf, iat
         )
         if type(raw_key) is not str:
             raise TypeError("raw_key must be a str")
@@ -73,6 +76,7 @@ cdef class ApikeeClaims:
         self.environment = wire["env"]
         self.exp = wire.get("exp")
         self.nbf = wire.get("nbf")
+        self.iat = wire.get("iat")
         self.raw_key = raw_key
         self.verified = bool(verified)
         self._claims = wire
@@ -94,6 +98,17 @@ cdef class ApikeeClaims:
             if self._starts_view is None:
                 self._starts_view = value
         return self._starts_view
+
+    @property
+    def issued_at(self):
+        """When the key was issued, as an aware UTC datetime: its ``iat`` claim if it has one,
+        else the instant its time-ordered id carries (every key this library issues), else
+        ``None`` (keys of 0.1.x)."""
+        if self._issued_view is None:
+            value = to_datetime(issued_at(self))
+            if self._issued_view is None:
+                self._issued_view = value
+        return self._issued_view
 
     @property
     def meta(self):
@@ -124,7 +139,8 @@ cdef class ApikeeClaims:
 
     def to_json_dict(self):
         """A fresh JSON-ready dict under the attribute names: ``id, tenant, scopes, environment,
-        expires_at, exp, not_before, nbf, meta`` (datetimes as ISO 8601 UTC strings or None)."""
+        expires_at, exp, not_before, nbf, issued_at, iat, meta`` (datetimes as ISO 8601 UTC
+        strings or None)."""
         return json_view(self)
 
     def __repr__(self):
@@ -189,15 +205,16 @@ cdef ApikeeClaims _build_claims(object claims, object raw_key, bint verified):
     return _claims_from_values(
         wire.get("id", _MISSING), wire.get("tid", _MISSING), wire.get("scp", _MISSING),
         wire.get("env", _MISSING), wire.get("exp", _MISSING), wire.get("nbf", _MISSING),
-        meta is _MISSING or type(meta) is dict, raw_key, claims, None, verified,
+        wire.get("iat", _MISSING), meta is _MISSING or type(meta) is dict, raw_key, claims, None,
+        verified,
     )
 
 
 cdef ApikeeClaims _claims_from_values(
     object key_id, object tenant, object scopes, object environment, object exp, object nbf,
-    bint meta_ok, object raw_key, object claims, object payload, bint verified,
+    object iat, bint meta_ok, object raw_key, object claims, object payload, bint verified,
 ):
-    """Type-check the claims in SPEC order (id, tid, scp, env, exp, nbf, meta) and build the
+    """Type-check the claims in docs/SPEC.md order (id, tid, scp, env, exp, nbf, iat, meta) and build the
     object; ``_MISSING`` marks an absent claim. Exactly the pure twin's ``_claims_from_dict``."""
     key_id = _text_claim(key_id, "id", "")
     tenant = _text_claim(tenant, "tid", "")
@@ -214,6 +231,7 @@ cdef ApikeeClaims _claims_from_values(
     environment = _text_claim(environment, "env", "production")
     exp = _timestamp_claim(exp, "exp")
     nbf = _timestamp_claim(nbf, "nbf")
+    iat = _timestamp_claim(iat, "iat")
     if not meta_ok:
         raise _claim_error("meta", "an object")
     cdef ApikeeClaims obj = ApikeeClaims.__new__(ApikeeClaims)
@@ -223,6 +241,7 @@ cdef ApikeeClaims _claims_from_values(
     obj.environment = environment
     obj.exp = exp
     obj.nbf = nbf
+    obj.iat = iat
     obj.raw_key = raw_key
     obj._claims = claims
     obj._payload = payload

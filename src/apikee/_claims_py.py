@@ -21,12 +21,14 @@ from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
 from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
 from ._frozen import deep_copy
+from ._revoked import issued_at
 from ._scopes import scopes_satisfied
 from ._wire import MAX_TIMESTAMP, TIMESTAMP_RANGE
 
 __all__ = ["ApikeeClaims"]
 
 _MISSING = object()
+_INSTANT_OF = {"expires_at": "exp", "not_before": "nbf"}
 _READ_ONLY = "ApikeeClaims is read-only"
 
 
@@ -36,17 +38,17 @@ _READ_ONLY = "ApikeeClaims is read-only"
 class ApikeeClaims(metaclass=ABCMeta):
     """The claims of a key, as plain Python data; read-only.
 
-    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp`` and
-    ``nbf`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified`` (False for
-    :func:`~apikee.decode_unverified` results and hand-built objects); properties ``expires_at``
-    and ``not_before`` (aware UTC datetimes, built only when read) and ``meta`` (a dict, decoded
-    on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
+    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp``,
+    ``nbf`` and ``iat`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified``
+    (False for :func:`~apikee.decode_unverified` results and hand-built objects); properties
+    ``expires_at``, ``not_before`` and ``issued_at`` (aware UTC datetimes, built only when read)
+    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
     else. ``to_dict()`` gives every claim of the payload under its wire name, unknown ones
     included; ``to_json_dict()`` the JSON-ready view under the attribute names.
     """
 
     __slots__ = (
-        "id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "verified",
+        "id", "tenant", "scopes", "environment", "exp", "nbf", "iat", "raw_key", "verified",
         "_claims", "_views",
     )
 
@@ -56,6 +58,7 @@ class ApikeeClaims(metaclass=ABCMeta):
     environment: str
     exp: float | None
     nbf: float | None
+    iat: float | None
     raw_key: str
     verified: bool
     _claims: dict[str, Any]
@@ -74,18 +77,19 @@ class ApikeeClaims(metaclass=ABCMeta):
         *,
         exp: float | None = None,
         nbf: float | None = None,
+        iat: float | None = None,
         verified: bool = False,
     ) -> None:
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
         _refuse_reinit(self)
         wire = wire_from_arguments(
-            id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf
+            id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf, iat
         )
         if type(raw_key) is not str:
             raise TypeError("raw_key must be a str")
         _init_claims(
             self, wire["id"], wire["tid"], list(wire["scp"]), wire["env"], wire.get("exp"),
-            wire.get("nbf"), raw_key, wire, bool(verified),
+            wire.get("nbf"), wire.get("iat"), raw_key, wire, bool(verified),
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -107,8 +111,10 @@ class ApikeeClaims(metaclass=ABCMeta):
         if value is _MISSING:
             if name == "meta":
                 value = deep_copy(self._claims.get("meta", {}))
+            elif name == "issued_at":
+                value = to_datetime(issued_at(self))
             else:
-                value = to_datetime(self.exp if name == "expires_at" else self.nbf)
+                value = to_datetime(getattr(self, _INSTANT_OF[name]))
             value = views.setdefault(name, value)
         return value
 
@@ -121,6 +127,13 @@ class ApikeeClaims(metaclass=ABCMeta):
     def not_before(self) -> datetime | None:
         """Start of validity as an aware UTC datetime, or ``None``."""
         return self._view("not_before")  # type: ignore[no-any-return]
+
+    @property
+    def issued_at(self) -> datetime | None:
+        """When the key was issued, as an aware UTC datetime: its ``iat`` claim if it has one,
+        else the instant its time-ordered id carries (every key this library issues), else
+        ``None`` (keys of 0.1.x)."""
+        return self._view("issued_at")  # type: ignore[no-any-return]
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -140,7 +153,8 @@ class ApikeeClaims(metaclass=ABCMeta):
 
     def to_json_dict(self) -> dict[str, Any]:
         """A fresh JSON-ready dict under the attribute names: ``id, tenant, scopes, environment,
-        expires_at, exp, not_before, nbf, meta`` (datetimes as ISO 8601 UTC strings or None)."""
+        expires_at, exp, not_before, nbf, issued_at, iat, meta`` (datetimes as ISO 8601 UTC
+        strings or None)."""
         return json_view(self)
 
     def __repr__(self) -> str:
@@ -197,9 +211,10 @@ def _refuse_reinit(obj: ApikeeClaims) -> None:
 
 def _init_claims(
     obj: ApikeeClaims, id: str, tenant: str, scopes: list[str], environment: str,
-    exp: float | None, nbf: float | None, raw_key: str, claims: dict[str, Any], verified: bool,
+    exp: float | None, nbf: float | None, iat: float | None, raw_key: str,
+    claims: dict[str, Any], verified: bool,
 ) -> None:
-    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_raw, s_verified, s_claims, s_views = (
+    s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_iat, s_raw, s_verified, s_claims, s_views = (
         _SLOT_SETTERS
     )
     s_id(obj, id)
@@ -208,6 +223,7 @@ def _init_claims(
     s_env(obj, environment)
     s_exp(obj, exp)
     s_nbf(obj, nbf)
+    s_iat(obj, iat)
     s_raw(obj, raw_key)
     s_verified(obj, verified)
     s_claims(obj, claims)
@@ -255,9 +271,12 @@ def _claims_from_dict(claims: Any, raw_key: str, verified: bool = True) -> Apike
     environment = _text_claim(claims, "env", "production")
     exp = _timestamp_claim(claims, "exp")
     nbf = _timestamp_claim(claims, "nbf")
+    iat = _timestamp_claim(claims, "iat")
     meta = claims.get("meta", _MISSING)
     if meta is not _MISSING and type(meta) is not dict:
         raise _claim_error("meta", "an object")
     obj = ApikeeClaims.__new__(ApikeeClaims)
-    _init_claims(obj, key_id, tenant, scopes, environment, exp, nbf, raw_key, claims, verified)
+    _init_claims(
+        obj, key_id, tenant, scopes, environment, exp, nbf, iat, raw_key, claims, verified
+    )
     return obj

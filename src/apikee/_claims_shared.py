@@ -12,6 +12,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from ._revoked import issued_at
 from ._wire import MAX_TIMESTAMP
 
 __all__ = [
@@ -77,6 +78,7 @@ def wire_from_arguments(
     meta: Any,
     exp: Any,
     nbf: Any,
+    iat: Any = None,
 ) -> dict[str, Any]:
     """The wire claims of the public ``ApikeeClaims(...)`` constructor, checked.
 
@@ -98,10 +100,13 @@ def wire_from_arguments(
     }
     exp = _instant(expires_at, exp, "expires_at/exp")
     nbf = _instant(not_before, nbf, "not_before/nbf")
+    iat = _instant(None, iat, "iat")
     if exp is not None:
         wire["exp"] = exp
     if nbf is not None:
         wire["nbf"] = nbf
+    if iat is not None:
+        wire["iat"] = iat
     if meta is not None:
         if not isinstance(meta, dict):
             raise TypeError("meta must be a dict")
@@ -117,9 +122,9 @@ def wire_from_arguments(
 def json_view(claims: Any) -> dict[str, Any]:
     """The claims as a fresh JSON-ready dict under their attribute names (``to_json_dict()``).
 
-    ``id, tenant, scopes, environment, expires_at, exp, not_before, nbf, meta``: the datetimes as
-    ISO 8601 UTC strings (or null), the raw numbers beside them. The same shape as the first keys
-    of the CLI's ``--json`` output.
+    ``id, tenant, scopes, environment, expires_at, exp, not_before, nbf, issued_at, iat, meta``:
+    the datetimes as ISO 8601 UTC strings (or null), the raw numbers beside them. The same shape
+    as the first keys of the CLI's ``--json`` output.
     """
     return {
         "id": claims.id,
@@ -130,6 +135,8 @@ def json_view(claims: Any) -> dict[str, Any]:
         "exp": claims.exp,
         "not_before": iso_utc(claims.nbf),
         "nbf": claims.nbf,
+        "issued_at": iso_utc(issued_at(claims)),
+        "iat": claims.iat,
         "meta": claims.to_dict().get("meta", {}),
     }
 

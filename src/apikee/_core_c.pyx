@@ -18,7 +18,8 @@ Public names: ``b62encode``, ``b62decode``, ``constant_time_compare``, ``ApikeeC
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.dict cimport PyDict_SetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.set cimport PySet_Contains
 from cpython.list cimport PyList_Append, PyList_AsTuple
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
@@ -36,6 +37,7 @@ from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
 from ._frozen import deep_copy
 from ._options import checked_now, verifier_options
+from ._revoked import issued_at, revoked_by_snapshot
 from ._payload import MAX_DEPTH, load_payload as _load_general
 from ._scopes import require_scopes, scopes_satisfied
 
@@ -109,6 +111,7 @@ assert MAX_DEPTH == MAX_JSON_DEPTH  # the fast parser must give up exactly where
 cdef object _MISSING = object()
 cdef object _BAIL = object()  # the fast JSON parser's "let the general decoder decide"
 cdef object _time_time = _time.time
+cdef object _monotonic = _time.monotonic
 cdef object _code = E.ErrorCode
 
 
@@ -271,6 +274,11 @@ cdef class Verifier:
     cdef object _too_long_message
     cdef object _environment
     cdef object _is_revoked
+    # The installed revocation snapshot (set_revocations): None when empty, so a verifier
+    # without a store (or with nothing revoked) pays one pointer comparison.
+    cdef object _revoked_ids
+    cdef object _revoked_tenants
+    cdef object _fresh_until
 
     def __cinit__(self, *args, **kwargs):
         self._states = NULL
@@ -300,6 +308,9 @@ cdef class Verifier:
         self._leeway_value = leeway
         self._environment = environment
         self._is_revoked = is_revoked
+        self._revoked_ids = None
+        self._revoked_tenants = None
+        self._fresh_until = None
 
     cdef void _release(self) noexcept:
         if self._states != NULL:
@@ -320,6 +331,20 @@ cdef class Verifier:
         """Seconds of tolerance on ``exp`` and ``nbf``."""
         return self._leeway
 
+    def set_revocations(self, ids, tenants, fresh_until=None):
+        """Install a revocation snapshot (the store's refresher calls this, off the request path).
+
+        ``ids``: revoked key ids and fingerprints; ``tenants``: tenant -> cutoff (keys issued
+        before it are revoked). Both are read, never copied or mutated: pass new objects for
+        each change. ``fresh_until`` (a ``time.monotonic()`` instant, or None for never): past
+        it, verify() fails with ``STORE_UNAVAILABLE`` (fail closed) until the next snapshot.
+        """
+        if type(ids) is not frozenset or type(tenants) is not dict:
+            raise TypeError("set_revocations() takes a frozenset and a dict")
+        self._revoked_ids = ids or None
+        self._revoked_tenants = tenants or None
+        self._fresh_until = None if fresh_until is None else float(fresh_until)
+
     def sign(self, payload):
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""
         if self._states == NULL:
@@ -337,11 +362,12 @@ cdef class Verifier:
     def verify(self, key, now=None, *, scopes=None, any_of=False):
         """Verify a key (``str`` or ``bytes``) and return its claims.
 
-        Follows SPEC section 2 check by check; every failure is an :class:`ApikeeError` and no
+        Follows docs/SPEC.md section 2 check by check; every failure is an :class:`ApikeeError` and no
         other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
         current time; anything but a finite number is a ``TypeError``). Then the later checks:
-        ``is_revoked`` (``REVOKED``), ``scopes`` (all, or any with ``any_of``:
-        ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
+        a stale revocation snapshot with fail-closed ``fresh_until`` (``STORE_UNAVAILABLE``),
+        the installed revocation snapshot and ``is_revoked`` (``REVOKED``), ``scopes`` (all, or
+        any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
         """
         if now is not None:
             now = checked_now(now)
@@ -379,6 +405,11 @@ cdef class Verifier:
             raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         (<ApikeeClaims>claims).raw_key = raw_key
         # 10: the later checks this verifier was configured or called with, in SPEC order.
+        if self._fresh_until is not None and _monotonic() > self._fresh_until:
+            raise ApikeeError(_code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
+        if self._revoked_ids is not None or self._revoked_tenants is not None:
+            if self._revoked_by_snapshot(<ApikeeClaims>claims):
+                raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
         if self._is_revoked is not None and self._is_revoked(claims):
             raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
         if scopes:
@@ -389,6 +420,21 @@ cdef class Verifier:
                 E.MSG_WRONG_ENVIRONMENT.format((<ApikeeClaims>claims).environment, self._environment),
             )
         return claims
+
+    cdef bint _revoked_by_snapshot(self, ApikeeClaims claims) except -1:
+        # The common case in C: a key id looked up in the frozenset, the tenant in the dict.
+        # A key without an id (its fingerprint) or of a revoked tenant (its issue time) goes
+        # to the shared Python check, which is the definition (_revoked.py).
+        ids = self._revoked_ids
+        if ids is not None:
+            if not claims.id:
+                return revoked_by_snapshot(claims, ids, self._revoked_tenants)
+            if PySet_Contains(ids, claims.id):
+                return True
+        tenants = self._revoked_tenants
+        if tenants is not None and PyDict_GetItem(<dict>tenants, claims.tenant) != NULL:
+            return revoked_by_snapshot(claims, None, tenants)
+        return False
 
     cdef object _verify_ascii(self, const unsigned char *data, Py_ssize_t n, object now):
         cdef const unsigned char *body

@@ -22,6 +22,7 @@ from ._errors import ApikeeError
 from ._claims_py import ApikeeClaims, _claims_from_dict
 from ._options import checked_now, verifier_options
 from ._payload import load_payload
+from ._revoked import revoked_by_snapshot
 from ._scopes import require_scopes
 from ._wire import ALPHABET, DEFAULT_MAX_KEY_LENGTH, MAX_SIGNATURE_DIGITS, PREFIX, SIGNATURE_BYTES
 
@@ -143,7 +144,10 @@ class Verifier:
     bounds a key before any decoding; ``leeway`` (seconds) widens the ``exp``/``nbf`` window.
     """
 
-    __slots__ = ("_states", "_max_key_length", "_leeway", "_environment", "_is_revoked")
+    __slots__ = (
+        "_states", "_max_key_length", "_leeway", "_environment", "_is_revoked",
+        "_revoked_ids", "_revoked_tenants", "_fresh_until",
+    )
 
     def __init__(
         self,
@@ -162,6 +166,9 @@ class Verifier:
         self._leeway = leeway
         self._environment = environment
         self._is_revoked = is_revoked
+        self._revoked_ids: frozenset[str] | None = None
+        self._revoked_tenants: dict[str, float] | None = None
+        self._fresh_until: float | None = None
 
     @property
     def max_key_length(self) -> int:
@@ -172,6 +179,25 @@ class Verifier:
     def leeway(self) -> float:
         """Seconds of tolerance on ``exp`` and ``nbf``."""
         return self._leeway
+
+    def set_revocations(
+        self,
+        ids: frozenset[str],
+        tenants: dict[str, float],
+        fresh_until: float | None = None,
+    ) -> None:
+        """Install a revocation snapshot (the store's refresher calls this, off the request path).
+
+        ``ids``: revoked key ids and fingerprints; ``tenants``: tenant -> cutoff (keys issued
+        before it are revoked). Both are read, never copied or mutated: pass new objects for
+        each change. ``fresh_until`` (a ``time.monotonic()`` instant, or None for never): past
+        it, verify() fails with ``STORE_UNAVAILABLE`` (fail closed) until the next snapshot.
+        """
+        if type(ids) is not frozenset or type(tenants) is not dict:
+            raise TypeError("set_revocations() takes a frozenset and a dict")
+        self._revoked_ids = ids or None
+        self._revoked_tenants = tenants or None
+        self._fresh_until = None if fresh_until is None else float(fresh_until)
 
     def sign(self, payload: bytes) -> bytes:
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""
@@ -193,11 +219,12 @@ class Verifier:
     ) -> ApikeeClaims:
         """Verify a key (``str`` or ``bytes``) and return its claims.
 
-        Follows SPEC section 2 check by check; every failure is an :class:`ApikeeError` and no
+        Follows docs/SPEC.md section 2 check by check; every failure is an :class:`ApikeeError` and no
         other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
         current time; anything but a finite number is a ``TypeError``). Then the later checks:
-        ``is_revoked`` (``REVOKED``), ``scopes`` (all, or any with ``any_of``:
-        ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
+        a stale revocation snapshot with fail-closed ``fresh_until`` (``STORE_UNAVAILABLE``),
+        the installed revocation snapshot and ``is_revoked`` (``REVOKED``), ``scopes`` (all, or
+        any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
         """
         if now is not None:
             now = checked_now(now)
@@ -263,6 +290,12 @@ class Verifier:
             if claims.nbf is not None and now < claims.nbf - self._leeway:
                 raise ApikeeError(code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
         # 10: the later checks this verifier was configured or called with, in SPEC order.
+        if self._fresh_until is not None and time.monotonic() > self._fresh_until:
+            raise ApikeeError(code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
+        if (self._revoked_ids is not None or self._revoked_tenants is not None) and (
+            revoked_by_snapshot(claims, self._revoked_ids, self._revoked_tenants)
+        ):
+            raise ApikeeError(code.REVOKED, E.MSG_REVOKED)
         if self._is_revoked is not None and self._is_revoked(claims):
             raise ApikeeError(code.REVOKED, E.MSG_REVOKED)
         if scopes:

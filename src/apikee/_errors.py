@@ -30,6 +30,7 @@ class ErrorCode:
     REVOKED = "REVOKED"
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 
 
 class ApikeeError(Exception):
@@ -58,7 +59,7 @@ class ApikeeError(Exception):
 
     @property
     def http_status(self) -> int:
-        """The HTTP status the integrations answer with: 403 for a missing scope, else 401."""
+        """The HTTP status the integrations answer with (see :func:`http_status`)."""
         return http_status(self.code)
 
     def to_dict(self) -> dict[str, str]:
@@ -67,9 +68,13 @@ class ApikeeError(Exception):
 
 
 
+_STATUS = {ErrorCode.INSUFFICIENT_SCOPE: 403, ErrorCode.STORE_UNAVAILABLE: 503}
+
+
 def http_status(code: str) -> int:
-    """HTTP status for an error code (SPEC section 2)."""
-    return 403 if code == ErrorCode.INSUFFICIENT_SCOPE else 401
+    """HTTP status for an error code (docs/SPEC.md section 2): 403 for a missing scope, 503 when
+    the revocation store is unreachable past its allowed staleness, else 401."""
+    return _STATUS.get(code, 401)
 
 
 # Messages shared by both implementations of the verify path.
@@ -95,5 +100,8 @@ MSG_CLAIM_TYPE = "claim '{}' must be {}"
 MSG_EXPIRED = "the key has expired"
 MSG_NOT_YET_VALID = "the key is not valid yet"
 MSG_REVOKED = "the key has been revoked"
+MSG_STORE_UNAVAILABLE = (
+    "the revocation store has been unreachable for longer than the allowed staleness"
+)
 MSG_WRONG_ENVIRONMENT = "the key is for environment {!r}, not {!r}"
 MSG_BAD_NOW = "now must be a finite number of unix seconds"

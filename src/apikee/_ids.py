@@ -10,8 +10,8 @@ import os
 import time
 
 from ._core import b62encode
+from ._wire import ID_LENGTH
 
-ID_LENGTH = 22
 
 
 def new_key_id() -> str:

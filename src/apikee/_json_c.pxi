@@ -191,7 +191,7 @@ cdef int _skip_value(_Cursor *c, int depth) except -2:
 # The claim names, interned: most object keys in a payload are these, and reusing them saves an
 # allocation and a hash computation each.
 cdef str _K_ID = "id", _K_TID = "tid", _K_SCP = "scp", _K_ENV = "env", _K_EXP = "exp"
-cdef str _K_NBF = "nbf", _K_META = "meta"
+cdef str _K_NBF = "nbf", _K_IAT = "iat", _K_META = "meta"
 
 
 cdef inline object _known_name(const unsigned char *s, Py_ssize_t n):
@@ -206,6 +206,8 @@ cdef inline object _known_name(const unsigned char *s, Py_ssize_t n):
             return _K_EXP
         if memcmp(s, b"nbf", 3) == 0:
             return _K_NBF
+        if memcmp(s, b"iat", 3) == 0:
+            return _K_IAT
     elif n == 2:
         if s[0] == c'i' and s[1] == c'd':
             return _K_ID
@@ -307,7 +309,7 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
     if not _at(&c, c'{'):
         return _BAIL
     c.p += 1
-    key_id = tenant = scopes = environment = exp = nbf = _MISSING
+    key_id = tenant = scopes = environment = exp = nbf = iat = _MISSING
     _skip_ws(&c)
     if _at(&c, c'}'):
         c.p += 1
@@ -343,8 +345,10 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
                     environment = value
                 elif name is _K_EXP:
                     exp = value
-                else:
+                elif name is _K_NBF:
                     nbf = value
+                else:
+                    iat = value
             _skip_ws(&c)
             if _at(&c, c','):
                 c.p += 1
@@ -357,6 +361,6 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
     if c.p != c.end:
         return _BAIL
     return _claims_from_values(
-        key_id, tenant, scopes, environment, exp, nbf, meta_ok, None, None,
+        key_id, tenant, scopes, environment, exp, nbf, iat, meta_ok, None, None,
         PyBytes_FromStringAndSize(<const char *>data, n), True,
     )

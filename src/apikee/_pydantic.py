@@ -47,10 +47,12 @@ def claims_json_schema() -> dict[str, Any]:
             "exp": number,
             "not_before": instant,
             "nbf": number,
+            "issued_at": instant,
+            "iat": number,
             "meta": {"type": "object"},
         },
         "required": [
             "id", "tenant", "scopes", "environment", "expires_at", "exp", "not_before", "nbf",
-            "meta",
+            "issued_at", "iat", "meta",
         ],
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ALPHABET",
     "DEFAULT_MAX_KEY_LENGTH",
+    "ID_LENGTH",
     "MAX_SIGNATURE_DIGITS",
     "MAX_TIMESTAMP",
     "MIN_SECRET_BYTES",
@@ -31,5 +32,7 @@ DEFAULT_MAX_KEY_LENGTH = 8192
 #: An HMAC-SHA256 is 32 bytes; 62**43 > 2**256 > 62**42, so its base62 has at most 43 digits.
 SIGNATURE_BYTES = 32
 MAX_SIGNATURE_DIGITS = 43
+#: A key id: 22 base62 digits of a 48-bit millisecond timestamp and 80 random bits.
+ID_LENGTH = 22
 #: A signing secret shorter than this many bytes gives a WeakSecretWarning.
 MIN_SECRET_BYTES = 32

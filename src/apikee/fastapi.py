@@ -72,6 +72,8 @@ class SecuredFastAPI(FastAPI):
       ``secrets`` / ``server_key`` / ``project_env`` / ``header_name``, falling back to the
       ``APIKEE_SECRET`` environment variable.
     - ``header_name``: header carrying the key (default ``x-api-key``, or ``apikee``'s).
+    - ``store``: the revocation store URL of the Apikee built here (default ``APIKEE_STORE``);
+      with ``apikee=`` the instance's own store is used.
     - ``exclude_paths``: paths that need no key, **added to** the default open paths.
     - ``default_open_paths``: the paths opened by default, ``None`` meaning the docs routes
       (``/docs``, ``/docs/oauth2-redirect``, ``/redoc``, ``/openapi.json``, at whatever URLs the
@@ -104,12 +106,13 @@ class SecuredFastAPI(FastAPI):
         exclude_prefixes: Iterable[str] | None = None,
         bearer: bool = True,
         default_open_paths: Iterable[str] | None = None,
+        store: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         apikee, header = verifier_and_header(
             apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
-            project_env=project_env,
+            project_env=project_env, store=store,
         )
         self._apikee = apikee
         if default_open_paths is None:

@@ -100,12 +100,15 @@ def init_apikee(
     protect_all: bool = True,
     inject_swagger: bool = True,
     default_open_paths: Iterable[str] | None = None,
+    store: str | None = None,
 ) -> Apikee:
     """Attach apikee to a Flask app; returns the :class:`~apikee.Apikee` it verifies with.
 
     The verifier is ``apikee`` if given, else one built from ``secrets`` / ``secret``, else from
     the app config (``APIKEE_SECRETS`` / ``APIKEE_SECRET``), else from the ``APIKEE_SECRET``
     environment variable; no usable secret raises :class:`~apikee.ApikeeConfigError` here.
+    ``store`` (else ``app.config["APIKEE_STORE"]``, else ``APIKEE_STORE``) is the revocation
+    store of the Apikee built here; an ``apikee=`` instance brings its own.
 
     With ``protect_all`` (default) every request needs a key, except ``exclude_paths``, what is
     below ``exclude_prefixes`` (segment-wise: ``"/static"`` opens ``/static/…``, not ``/static``
@@ -126,11 +129,13 @@ def init_apikee(
         if secrets is None and secret is None:
             secrets = app.config.get("APIKEE_SECRETS")
             secret = app.config.get("APIKEE_SECRET")
+        if store is None:
+            store = app.config.get("APIKEE_STORE")
     else:
         checked_apikee(apikee)
     apikee, header = verifier_and_header(
         apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
-        project_env=project_env,
+        project_env=project_env, store=store,
     )
     explicit = path_list(exclude_paths, "exclude_paths")
     defaults = path_list(

@@ -21,7 +21,12 @@ from ._http import KeyGuard, environ_key, environ_name, error_body, error_header
 __all__ = ["ApikeeWSGIMiddleware", "ENVIRON_KEY"]
 
 ENVIRON_KEY = "apikee.claims"
-_REASONS = {401: "401 Unauthorized", 403: "403 Forbidden"}
+_REASONS = {
+    401: "401 Unauthorized",
+    403: "403 Forbidden",
+    429: "429 Too Many Requests",
+    503: "503 Service Unavailable",
+}
 
 
 class ApikeeWSGIMiddleware(KeyGuard):
@@ -59,7 +64,7 @@ class ApikeeWSGIMiddleware(KeyGuard):
         body = error_body(error)
         headers = error_headers(error, self.header_name, bearer=self.bearer)
         headers.append(("content-length", str(len(body))))
-        start_response(_REASONS[error.http_status], headers)
+        start_response(_REASONS.get(error.http_status, f"{error.http_status} Error"), headers)
         return [body]
 
     def __repr__(self) -> str:

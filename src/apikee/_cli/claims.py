@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._revoked import key_id_issued_at
 from .._wire import MAX_TIMESTAMP, TIMESTAMP_RANGE
 from .output import EXIT_BAD, emit_json, err, iso, jsonable, relative, safe
 
 if TYPE_CHECKING:
     from .._errors import ApikeeError
 
-_KNOWN_CLAIMS = ("id", "tid", "scp", "env", "exp", "nbf", "meta")
+_KNOWN_CLAIMS = ("id", "tid", "scp", "env", "exp", "nbf", "iat", "meta")
 
 
 def unix_seconds(value: Any) -> float | None:
@@ -60,6 +61,10 @@ def claims_view(claims: dict[str, Any], key: str | bytes) -> tuple[dict[str, Any
     environment = text("env", "production")
     exp, expires_at = instant("exp")
     nbf, not_before = instant("nbf")
+    iat, _ = instant("iat")
+    issued = iat if iat is not None and not isinstance(iat, str) else None
+    if issued is None and isinstance(key_id, str):
+        issued = key_id_issued_at(key_id)
     meta = claims.get("meta", {})
     if type(meta) is not dict:
         problems.append("claim 'meta' must be an object")
@@ -74,6 +79,8 @@ def claims_view(claims: dict[str, Any], key: str | bytes) -> tuple[dict[str, Any
         "exp": exp,
         "not_before": not_before,
         "nbf": nbf,
+        "issued_at": iso(issued) if issued is not None else None,
+        "iat": iat,
         "meta": jsonable(meta),
         "fingerprint": hash_key(key),
         "other_claims": jsonable({k: v for k, v in claims.items() if k not in _KNOWN_CLAIMS}),
