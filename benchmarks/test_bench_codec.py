@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import _workload
-from conftest import contender_params, run_case
+from _bench import contender_params, run_case
 
 OPERATIONS = [
     f"{name}-{size}" for name in ("b62encode", "b62decode") for size in _workload.CODEC_SIZES

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import contender_params, run_case
+from _bench import contender_params, run_case
 
 
 @pytest.mark.parametrize(("operation", "contender"), contender_params("create"))

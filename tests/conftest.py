@@ -1,6 +1,9 @@
-"""Fixtures of the test suite. ``impl``, ``core``, ``make_apikee`` and ``--no-native`` live in
-the repository's root conftest.py, shared with benchmarks/: every behavioural test that takes
-one of them runs on both implementations of the hot path.
+"""Fixtures of the test suite (and its Hypothesis profiles). ``impl``, ``core``, ``make_apikee``
+and ``--no-native`` live in the repository's root conftest.py, shared with benchmarks/: every
+behavioural test that takes one of them runs on both implementations of the hot path.
+
+Nothing here is for importing: the shared constants and helpers are in ``support.py``, the
+shared Hypothesis strategies in ``strategies.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from hypothesis import HealthCheck, settings
 
 from apikee import Apikee
 
+from support import OLD_SECRET, SECRET
+
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150
 )
@@ -19,9 +24,6 @@ settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=300
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-SECRET = "4283fefc63f0cd0e873a0000c6d07ef7b77e90d3593ad699fc1f7cd5bb2e35cb"
-OLD_SECRET = "f0f19c557067cbbe80c46d1fb6dfbdb0ae0755281220e087835b92558589eaff"
 
 
 @pytest.fixture

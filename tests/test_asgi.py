@@ -1,8 +1,8 @@
 """ApikeeMiddleware through Starlette's TestClient and as a bare ASGI callable, on both
 implementations.
 
-``request_cases`` (the headers of every kind of request and the answer it must get) is shared
-with the FastAPI, Flask, WSGI and real-server tests.
+``support.request_cases`` (the headers of every kind of request and the answer it must get) is
+shared with the FastAPI, Flask, WSGI and real-server tests.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import warnings
-from datetime import datetime, timezone
 
 import pytest
 from starlette.applications import Starlette
@@ -36,67 +35,7 @@ from apikee.asgi import (
     www_authenticate,
 )
 
-from conftest import OLD_SECRET, SECRET
-
-OTHER_SECRET = "9d0c1b6a7e2f43588a1f0e6d2c4b9a7f3e5d1c0b8a6f4e2d0c9b7a5f3e1d2c4b"
-PAST = datetime(2020, 1, 1, tzinfo=timezone.utc)
-FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
-
-
-def request_cases(
-    apikee: Apikee, header: str = "x-api-key"
-) -> list[tuple[str, dict, int, str | None]]:
-    """``(name, request headers, expected status, expected error code or None)``.
-
-    Valid keys are for tenant ``acme`` with scopes ``read`` and ``orders:*``; a route that
-    requires scopes is tested separately.
-    """
-    valid = apikee.create("acme", scopes=["read", "orders:*"])
-    old = Apikee(secret=OLD_SECRET).create("acme", scopes=["read"])
-    forged = Apikee(secret=OTHER_SECRET).create("acme", scopes=["*"])
-    payload, _, signature = valid.partition(".")
-    tampered = apikee.create("evil", scopes=["*"]).partition(".")[0] + "." + signature
-    return [
-        ("valid", {header: valid}, 200, None),
-        ("valid-old-secret", {header: old}, 200, None),
-        ("bearer", {"authorization": f"Bearer {valid}"}, 200, None),
-        ("bearer-lowercase", {"authorization": f"bearer {valid}"}, 200, None),
-        ("header-wins-over-bearer", {header: valid, "authorization": "Bearer junk"}, 200, None),
-        ("missing", {}, 401, "MISSING_KEY"),
-        ("empty", {header: ""}, 401, "MISSING_KEY"),
-        ("basic-auth-is-no-key", {"authorization": "Basic dXNlcjpwYXNz"}, 401, "MISSING_KEY"),
-        ("not-a-key", {header: "not-a-key"}, 401, "INVALID_PREFIX"),
-        ("one-field", {header: "apikee_abc"}, 401, "INVALID_FORMAT"),
-        ("bad-char", {header: "apikee_ab-c.def"}, 401, "DECODE_ERROR"),
-        ("too-long", {header: "apikee_" + "a" * 9000 + ".b"}, 401, "INVALID_FORMAT"),
-        ("forged", {header: forged}, 401, "INVALID_SIGNATURE"),
-        ("tampered", {header: tampered}, 401, "INVALID_SIGNATURE"),
-        ("bearer-forged", {"authorization": f"Bearer {forged}"}, 401, "INVALID_SIGNATURE"),
-        ("expired", {header: apikee.create("acme", expires_in=PAST)}, 401, "EXPIRED"),
-        (
-            "not-yet-valid",
-            {header: apikee.create("acme", expires_in=None, not_before=FUTURE)},
-            401,
-            "NOT_YET_VALID",
-        ),
-    ]
-
-
-def check_answer(
-    status: int, headers, body: bytes, expected_status: int, code: str | None, secret_text: str = ""
-) -> None:
-    """The shared assertions on one answer (``headers``: a case-insensitive mapping)."""
-    assert status == expected_status, body
-    if code is None:
-        return
-    data = json.loads(body)
-    assert set(data) == {"error", "message"}
-    assert data["error"] == code
-    assert isinstance(data["message"], str) and data["message"]
-    assert headers["content-type"] == "application/json"
-    assert "ApiKey" in headers["www-authenticate"]
-    if secret_text:
-        assert secret_text not in body.decode()
+from support import OTHER_SECRET, SECRET, check_answer, request_cases
 
 
 async def echo(request: Request) -> JSONResponse:

@@ -10,9 +10,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import OLD_SECRET, SECRET
 
 from apikee import ApikeeError, ErrorCode
+
+from support import OLD_SECRET, SECRET, signed_key
 
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
 EXP = 1_900_000_000
@@ -34,11 +35,6 @@ def key(apikee) -> str:
 @pytest.fixture
 def claims(apikee, key):
     return apikee.verify(key, now=1_800_000_000)
-
-
-def signed_key(core, payload: bytes) -> str:
-    signature = core.Verifier([SECRET.encode()]).sign(payload).lstrip(b"\x00")
-    return "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
 
 
 # ── read-only ───────────────────────────────────────────────────────────────────────────────
@@ -428,7 +424,7 @@ def test_error_codes_are_their_names() -> None:
         [
             "MISSING_KEY", "INVALID_FORMAT", "INVALID_PREFIX", "DECODE_ERROR", "INVALID_SIGNATURE",
             "INVALID_CLAIMS", "EXPIRED", "NOT_YET_VALID", "REVOKED", "INSUFFICIENT_SCOPE",
-            "WRONG_ENVIRONMENT",
+            "WRONG_ENVIRONMENT", "STORE_UNAVAILABLE",
         ]
     )
     for name, value in vars(ErrorCode).items():
@@ -443,7 +439,7 @@ def test_error_attributes(code) -> None:
     assert error.code == code and error.message == "something went wrong"
     assert str(error) == f"{code}: something went wrong"
     assert repr(error) == f"ApikeeError({code!r}, 'something went wrong')"
-    assert error.http_status == (403 if code == "INSUFFICIENT_SCOPE" else 401)
+    assert error.http_status == {"INSUFFICIENT_SCOPE": 403, "STORE_UNAVAILABLE": 503}.get(code, 401)
     assert error.to_dict() == {"error": code, "message": "something went wrong"}
     assert error.to_dict() is not error.to_dict()
 

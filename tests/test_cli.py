@@ -11,83 +11,19 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
-from conftest import OLD_SECRET, SECRET
 
 from apikee import Apikee, ApikeeError, b62encode, hash_key
 
-OTHER_SECRET = "9c1f0e3b7a4d2c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e"
+from support import OLD_SECRET, OTHER_SECRET, SECRET, CliRun, run_cli, signed_key
+
 DOC_PLACEHOLDER = "sk-local-dev-secret-change-this"
 # Built at run time so that this file holds no literal platform-key-shaped string.
 PLATFORM_KEY = "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dcXq"
 HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-    def json(self) -> dict:
-        return json.loads(self.out)
-
-
-def _env(impl: str, secret: str | None, extra: dict | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APIKEE_")}
-    env["PYTHONIOENCODING"] = "utf-8"
-    if impl == "pure":
-        env["APIKEE_NO_EXTENSIONS"] = "1"
-    if secret is not None:
-        env["APIKEE_SECRET"] = secret
-    env.update(extra or {})
-    return env
-
-
-def run_cli(
-    *args: str,
-    impl: str = "pure",
-    secret: str | None = None,
-    stdin: bytes | str | None = None,
-    env: dict | None = None,
-    cwd: str | os.PathLike | None = None,
-    hidden: tuple[str, ...] = (),
-    timeout: float = 120,
-    pass_fds: tuple[int, ...] = (),
-) -> Run:
-    """``python -m apikee ARGS``; asserts no traceback and no given secret in the output.
-
-    A run that outlives ``timeout`` seconds is killed and fails the test (it hung)."""
-    if isinstance(stdin, str):
-        stdin = stdin.encode()
-    proc = subprocess.run(
-        [sys.executable, "-m", "apikee", *args],
-        input=stdin if stdin is not None else b"",
-        capture_output=True,
-        env=_env(impl, secret, env),
-        cwd=cwd,
-        timeout=timeout,
-        pass_fds=pass_fds,
-    )
-    result = Run(
-        proc.returncode,
-        proc.stdout.decode("utf-8", "replace"),
-        proc.stderr.decode("utf-8", "replace"),
-    )
-    assert "Traceback" not in result.err, result.err
-    for value in (secret, *hidden):
-        if value:
-            assert value not in result.text, "a secret or key leaked into the output"
-    return result
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +38,7 @@ def checked_impl(impl: str) -> str:
 def cli(checked_impl: str):
     """``run_cli`` bound to the implementation under test."""
 
-    def call(*args: str, **kwargs) -> Run:
+    def call(*args: str, **kwargs) -> CliRun:
         return run_cli(*args, impl=checked_impl, **kwargs)
 
     return call
@@ -328,7 +264,7 @@ def test_create_json(cli):
     claims = data["claims"]
     assert set(claims) == {
         "id", "tenant", "scopes", "environment", "expires_at", "exp", "not_before", "nbf",
-        "meta", "fingerprint", "other_claims",
+        "issued_at", "iat", "meta", "fingerprint", "other_claims",
     }
     assert claims["tenant"] == "acme" and claims["scopes"] == ["read"]
     assert claims["fingerprint"] == hash_key(data["key"])
@@ -727,12 +663,11 @@ def test_scan_usage_errors(tmp_path):
 
 def test_scan_reads_legacy_messagepack_keys(cli, tmp_path):
     msgpack = pytest.importorskip("msgpack")
-    from apikee._core_py import Verifier
+    from apikee import _core_py
 
     payload = msgpack.packb({"id": "legacy", "tid": "old-sdk-tenant", "scp": ["read"]})
     assert payload[0] >= 0x80
-    signature = Verifier([SECRET.encode()]).sign(payload).lstrip(b"\x00")
-    key = f"apikee_{b62encode(payload)}.{b62encode(signature)}"
+    key = signed_key(_core_py, payload)
     (tmp_path / "legacy.txt").write_text(f"key={key}\n")
     data = cli("scan", "--json", str(tmp_path / "legacy.txt"), secret=SECRET,
                hidden=(key,)).json()

@@ -8,8 +8,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import SECRET
-from test_cli import run_cli
+
+from support import SECRET, run_cli
 
 
 @pytest.fixture

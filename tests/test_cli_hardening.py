@@ -19,10 +19,10 @@ import socket
 import tempfile
 
 import pytest
-from conftest import SECRET
-from test_cli import run_cli
 
 from apikee._cli.masking import looks_secret
+
+from support import SECRET, run_cli
 
 HANG = 20  # seconds: far more than any of these runs needs, far less than forever
 

@@ -8,14 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+from apikee._wire import ALPHABET
 
-
-def case_id(value) -> str:
-    """A stable test id (no memory addresses, which would change from run to run)."""
-    text = repr(value)
-    return type(value).__name__ if " at 0x" in text else text
-
+from support import case_id
 
 
 def wire_encode(data: bytes) -> str:

@@ -7,21 +7,15 @@ import warnings
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import OLD_SECRET, SECRET
 
 import apikee as apikee_module
 from apikee import ApikeeConfigError, ApikeeError, WeakSecretWarning, get_apikee
 
+from support import OLD_SECRET, SECRET, case_id, signed_key
+
 THIRD_SECRET = "9b1d0c1e5f3a47d2a8c6e4b2f0d9c7a5e3b1f9d7c5a3e1b9f7d5c3a1e9b7f5d3"
 EXP = 2_000_000_000
 NBF = 1_900_000_000
-
-
-def case_id(value) -> str:
-    """A stable test id (no memory addresses, which would change from run to run)."""
-    text = repr(value)
-    return type(value).__name__ if " at 0x" in text else text
-
 
 
 def signer(make_apikee, secret: str):
@@ -217,7 +211,7 @@ def test_unknown_secret_is_invalid_signature(make_apikee) -> None:
     assert code_of(make_apikee(secrets=[SECRET, OLD_SECRET, THIRD_SECRET]), key) == "INVALID_SIGNATURE"
 
 
-# ── server-mode settings (read, no effect yet) ──────────────────────────────────────────────
+# ── server-mode settings (accepted for 0.1.2 compatibility; no server mode) ─────────────────
 
 
 def test_server_settings_from_env(make_apikee, monkeypatch) -> None:
@@ -225,8 +219,10 @@ def test_server_settings_from_env(make_apikee, monkeypatch) -> None:
     monkeypatch.setenv("APIKEE_PROJECT_ENV", " my-api-production ")
     apikee = make_apikee(secret=SECRET)
     assert apikee.project_env == "my-api-production"
-    assert apikee._server_key == "sk_" + "live_0123456789abcdef"  # no public accessor for a credential
     assert apikee.server_mode is False
+    # The server key is accepted and not kept: nothing reads it, and a credential nobody uses
+    # is one less to leak.
+    assert not any("sk_live" in repr(value) for value in vars(apikee).values())
     assert "sk_live" not in repr(apikee)
 
 
@@ -235,13 +231,12 @@ def test_server_settings_arguments_beat_env(make_apikee, monkeypatch) -> None:
     monkeypatch.setenv("APIKEE_PROJECT_ENV", "from-env")
     apikee = make_apikee(secret=SECRET, server_key="sk_from_code", project_env="from-code")
     assert apikee.project_env == "from-code"
-    assert apikee._server_key == "sk_from_code"
     assert "sk_from_code" not in repr(apikee)
 
 
 def test_server_settings_absent(make_apikee) -> None:
     apikee = make_apikee(secret=SECRET)
-    assert apikee.project_env is None and apikee._server_key is None and apikee.server_mode is False
+    assert apikee.project_env is None and apikee.server_mode is False
 
 
 # ── now and leeway ──────────────────────────────────────────────────────────────────────────
@@ -318,9 +313,7 @@ def test_environment_option(make_apikee) -> None:
 
 
 def test_environment_option_with_key_lacking_env_claim(make_apikee, core) -> None:
-    payload = b'{"tid":"t"}'
-    signature = core.Verifier([SECRET.encode()]).sign(payload).lstrip(b"\x00")
-    key = "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
+    key = signed_key(core, b'{"tid":"t"}')
     assert make_apikee(secret=SECRET, environment="production").verify(key).environment == "production"
     assert code_of(make_apikee(secret=SECRET, environment="staging"), key) == "WRONG_ENVIRONMENT"
 

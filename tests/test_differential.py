@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 
 from apikee import ApikeeError
 from apikee._core import load_backend
+from apikee._wire import ALPHABET, PREFIX
+
+from strategies import json_scalars, json_trees
 
 pytestmark = pytest.mark.native
 
@@ -24,15 +27,9 @@ except ImportError as exc:  # a pure-only install: these tests are deselected by
     NATIVE_ERROR = str(exc)
 pure = load_backend("pure")
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 NOW = 1_800_000_000
 secrets_st = st.lists(st.binary(min_size=1, max_size=80), min_size=1, max_size=5)
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
+json_values = json_trees(json_scalars(st.text()), keys=st.text(max_size=8), max_size=4, max_leaves=12)
 claims_st = st.fixed_dictionaries(
     {},
     optional={
@@ -74,7 +71,7 @@ def _outcome(verifier, key, now=NOW):
 
 def _key(payload: bytes, signature: bytes) -> str:
     signature = signature.lstrip(b"\x00")
-    return "apikee_" + pure.b62encode(payload) + "." + pure.b62encode(signature)
+    return PREFIX + pure.b62encode(payload) + "." + pure.b62encode(signature)
 
 
 def _same(secrets, key, now=NOW):
@@ -125,7 +122,7 @@ def test_arbitrary_keys(key, secrets) -> None:
     _same(secrets, key)
 
 
-@given(st.text(alphabet=ALPHABET + "._", max_size=120).map(lambda s: "apikee_" + s), secrets_st)
+@given(st.text(alphabet=ALPHABET + "._", max_size=120).map(lambda s: PREFIX + s), secrets_st)
 def test_key_shaped_text(key, secrets) -> None:
     _same(secrets, key)
 

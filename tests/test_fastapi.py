@@ -23,8 +23,7 @@ from apikee.fastapi import (
     require_scope,
 )
 
-from conftest import OLD_SECRET, SECRET
-from test_asgi import check_answer, request_cases
+from support import OLD_SECRET, SECRET, check_answer, key_headers, request_cases
 
 
 def add_routes(app: FastAPI) -> FastAPI:
@@ -76,10 +75,6 @@ def client(apikee) -> TestClient:
     return TestClient(add_routes(SecuredFastAPI(apikee=apikee, exclude_prefixes=["/public"])))
 
 
-def key(apikee, *scopes: str, tenant: str = "acme") -> dict:
-    return {"x-api-key": apikee.create(tenant, scopes=list(scopes))}
-
-
 def test_every_case(apikee, client) -> None:
     for name, headers, status, code in request_cases(apikee):
         for path in ("/data", "/state", "/direct", "/legacy"):
@@ -90,7 +85,7 @@ def test_every_case(apikee, client) -> None:
 
 
 def test_require_scope_403_has_the_top_level_body(apikee, client) -> None:
-    response = client.delete("/admin", headers=key(apikee, "read"))
+    response = client.delete("/admin", headers=key_headers(apikee, "read"))
     assert response.status_code == 403
     assert response.json() == {
         "error": "INSUFFICIENT_SCOPE",
@@ -98,14 +93,14 @@ def test_require_scope_403_has_the_top_level_body(apikee, client) -> None:
     }
     assert "detail" not in response.json()
     assert 'error="INSUFFICIENT_SCOPE"' in response.headers["www-authenticate"]
-    assert client.delete("/admin", headers=key(apikee, "admin")).json() == {"deleted": True}
+    assert client.delete("/admin", headers=key_headers(apikee, "admin")).json() == {"deleted": True}
     # no key at all is still a 401 from the middleware
     assert client.delete("/admin").status_code == 401
 
 
 def test_scope_rules(apikee, client) -> None:
     def status(path: str, *scopes: str) -> int:
-        return client.get(path, headers=key(apikee, *scopes)).status_code
+        return client.get(path, headers=key_headers(apikee, *scopes)).status_code
 
     # all-of by default
     assert status("/orders", "orders:read", "orders:list") == 200
@@ -120,7 +115,7 @@ def test_scope_rules(apikee, client) -> None:
     assert status("/either", "admin") == 200
     assert status("/either", "billing") == 200
     assert status("/either", "read") == 403
-    message = client.get("/either", headers=key(apikee, "read")).json()["message"]
+    message = client.get("/either", headers=key_headers(apikee, "read")).json()["message"]
     assert message == "the key lacks the required scope(s): billing or admin"
 
 
@@ -156,7 +151,7 @@ def test_a_catch_all_route_does_not_open_the_probe_names(apikee) -> None:
     client = TestClient(app)
     assert client.get("/health").status_code == 401
     assert client.get("/ready").status_code == 401
-    assert client.get("/health", headers=key(apikee)).json() == {"proxied": "health"}
+    assert client.get("/health", headers=key_headers(apikee)).json() == {"proxied": "health"}
 
 
 def test_default_open_paths_can_be_removed(apikee) -> None:
@@ -266,12 +261,12 @@ def test_plain_fastapi_with_the_middleware_property(apikee) -> None:
     app = add_routes(FastAPI())
     app.add_middleware(apikee.middleware, exclude_paths=["/health"])
     client = TestClient(app)
-    assert client.get("/data", headers=key(apikee, "read")).json()["tenant"] == "acme"
+    assert client.get("/data", headers=key_headers(apikee, "read")).json()["tenant"] == "acme"
     assert client.get("/data").json()["error"] == "MISSING_KEY"
     assert client.get("/health").status_code == 200
     assert client.get("/docs").status_code == 401  # plain FastAPI: nothing open unless asked
     # require_scope's 403 keeps its top-level shape without SecuredFastAPI
-    response = client.delete("/admin", headers=key(apikee, "read"))
+    response = client.delete("/admin", headers=key_headers(apikee, "read"))
     assert response.status_code == 403
     assert response.json()["error"] == "INSUFFICIENT_SCOPE"
     assert "detail" not in response.json()

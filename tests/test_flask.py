@@ -9,8 +9,7 @@ import apikee.flask as apikee_flask
 from apikee import Apikee, ApikeeConfigError, ApikeeError
 from apikee.flask import apikee_required, get_claims, init_apikee, require_scope
 
-from conftest import OLD_SECRET, SECRET
-from test_asgi import OTHER_SECRET, check_answer, request_cases
+from support import OLD_SECRET, OTHER_SECRET, SECRET, check_answer, key_headers, request_cases
 
 
 def make_app(**options) -> Flask:
@@ -69,10 +68,6 @@ def client(apikee):
     ).test_client()
 
 
-def key(apikee, *scopes: str, tenant: str = "acme") -> dict:
-    return {"x-api-key": apikee.create(tenant, scopes=list(scopes))}
-
-
 def test_every_case(apikee, client) -> None:
     for name, headers, status, code in request_cases(apikee):
         response = client.get("/data", headers=headers)
@@ -85,10 +80,10 @@ def test_every_case(apikee, client) -> None:
 
 def test_scopes(apikee, client) -> None:
     def status(path: str, *scopes: str, method: str = "get") -> int:
-        return getattr(client, method)(path, headers=key(apikee, *scopes)).status_code
+        return getattr(client, method)(path, headers=key_headers(apikee, *scopes)).status_code
 
     assert status("/admin", "admin", method="delete") == 200
-    response = client.delete("/admin", headers=key(apikee, "read"))
+    response = client.delete("/admin", headers=key_headers(apikee, "read"))
     assert response.status_code == 403
     assert response.json == {
         "error": "INSUFFICIENT_SCOPE",
@@ -113,7 +108,7 @@ def test_open_paths(apikee, client) -> None:
     assert client.get("/open/claims").json["error"] == "MISSING_KEY"
     # ... unless the route asks for a key itself
     assert client.get("/open/guarded").status_code == 401
-    assert client.get("/open/guarded", headers=key(apikee)).json == {"tenant": "acme"}
+    assert client.get("/open/guarded", headers=key_headers(apikee)).json == {"tenant": "acme"}
     assert client.get("/nope").status_code == 401
 
 
@@ -128,7 +123,7 @@ def test_a_catch_all_route_does_not_open_the_probe_names(apikee) -> None:
     client = app.test_client()
     assert client.get("/health").status_code == 401
     assert client.get("/ready").status_code == 401
-    assert client.get("/health", headers=key(apikee)).json == {"proxied": "health"}
+    assert client.get("/health", headers=key_headers(apikee)).json == {"proxied": "health"}
 
 
 def test_default_open_paths_can_be_removed(apikee) -> None:
@@ -155,7 +150,7 @@ def test_a_prefix_does_not_open_its_bare_path(apikee) -> None:
 
 
 def test_apikee_error_from_a_view_is_answered(apikee, client) -> None:
-    response = client.get("/raises", headers=key(apikee))
+    response = client.get("/raises", headers=key_headers(apikee))
     assert response.status_code == 401
     assert response.json == {"error": "REVOKED", "message": "the key has been revoked"}
     assert 'error="REVOKED"' in response.headers["www-authenticate"]
@@ -165,8 +160,8 @@ def test_protect_all_false_guards_only_decorated_routes(apikee) -> None:
     client = make_app(apikee=apikee, protect_all=False).test_client()
     assert client.get("/data").status_code == 401  # get_claims(): no claims
     assert client.get("/open/guarded").status_code == 401
-    assert client.get("/open/guarded", headers=key(apikee)).json == {"tenant": "acme"}
-    assert client.delete("/admin", headers=key(apikee, "admin")).json == {"deleted": True}
+    assert client.get("/open/guarded", headers=key_headers(apikee)).json == {"tenant": "acme"}
+    assert client.delete("/admin", headers=key_headers(apikee, "admin")).json == {"deleted": True}
     assert client.delete("/admin").json["error"] == "MISSING_KEY"
     assert client.get("/open").status_code == 200
 
@@ -237,4 +232,4 @@ def test_environ_carries_the_claims(apikee) -> None:
 
         return {"tenant": request.environ["apikee.claims"].tenant}
 
-    assert app.test_client().get("/environ", headers=key(apikee)).json == {"tenant": "acme"}
+    assert app.test_client().get("/environ", headers=key_headers(apikee)).json == {"tenant": "acme"}

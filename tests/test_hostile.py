@@ -13,25 +13,19 @@ import sys
 
 import msgpack
 import pytest
-from conftest import OLD_SECRET, SECRET
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from apikee import ApikeeError, ErrorCode, hash_key
+from apikee._wire import ALPHABET, MAX_TIMESTAMP
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-MAX_TIMESTAMP = 253402300799
+from strategies import json_scalars, json_trees
+from support import OLD_SECRET, SECRET, case_id, signed_key
+
 NOW = 1_800_000_000
 CODES = {v for k, v in vars(ErrorCode).items() if k.isupper()}
 VERIFY_CODES = CODES - {"REVOKED", "INSUFFICIENT_SCOPE", "WRONG_ENVIRONMENT"}
 MB = 1 << 20
-
-
-def case_id(value) -> str:
-    """A stable test id (no memory addresses, which would change from run to run)."""
-    text = repr(value)
-    return type(value).__name__ if " at 0x" in text else text
-
 
 
 # ── helpers ─────────────────────────────────────────────────────────────────────────────────
@@ -62,12 +56,6 @@ def valid_keys(verifier, core) -> list[str]:
             keys.append(key)
             break
     return keys
-
-
-def signed_key(core, payload: bytes, secret: str = SECRET) -> str:
-    """A key whose signature is genuine for ``payload``, whatever the payload is."""
-    signature = core.Verifier([secret.encode()]).sign(payload).lstrip(b"\x00")
-    return "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
 
 
 def outcome(apikee, key, now=NOW):
@@ -728,11 +716,11 @@ def model(claims, now: float) -> str:
 
 
 text = st.text(max_size=12)  # lone surrogates included: JSON writes them as \\udXXX escapes
-scalars = (
-    st.none() | st.booleans() | st.integers(-(2**40), 2**70) | st.floats(allow_nan=False, allow_infinity=False) | text
-)
-json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=8
+json_values = json_trees(
+    json_scalars(text, integers=st.integers(-(2**40), 2**70), allow_infinity=False),
+    keys=text,
+    max_size=3,
+    max_leaves=8,
 )
 timestamps = st.one_of(
     st.integers(-3, MAX_TIMESTAMP + 3),

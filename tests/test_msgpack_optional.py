@@ -7,9 +7,10 @@ import pathlib
 import sys
 
 import pytest
-from conftest import SECRET
 
 from apikee import ApikeeError, _msgpack
+
+from support import SECRET, signed_key
 
 VECTORS = [
     json.loads(line)
@@ -110,9 +111,7 @@ def test_every_valid_msgpack_vector_fails_the_same_way_without_msgpack(make_apik
 
 def test_garbage_msgpack_is_decode_error_with_msgpack(make_apikee, core) -> None:
     pytest.importorskip("msgpack")
-    payload = b"\x81\xc1"
-    signature = core.Verifier([SECRET.encode()]).sign(payload).lstrip(b"\x00")
-    key = "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
+    key = signed_key(core, b"\x81\xc1")
     with pytest.raises(ApikeeError) as info:
         make_apikee(secret=SECRET).verify(key)
     assert info.value.code == "DECODE_ERROR"

@@ -18,12 +18,11 @@ import pytest
 
 from apikee import Apikee
 from readme_examples import examples, write
+from support import SECRET
 
 with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its client; httpx still works
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
-
-SECRET = "4283fefc63f0cd0e873a0000c6d07ef7b77e90d3593ad699fc1f7cd5bb2e35cb"
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +100,16 @@ def test_flask_example(written, monkeypatch, key) -> None:
     assert denied.status_code == 403
     assert client.get("/health").get_json() == {"ok": True}
     assert client.get("/orders").status_code == 401
+
+
+def test_revoking_keys_runs(written) -> None:
+    done = subprocess.run(
+        [sys.executable, str(written["readme_revoking_keys"])], capture_output=True, text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "REVOKED"
+    assert lines[1].startswith("id ") and lines[1].endswith("pasted in a public issue")
+    assert lines[2] == "tenant globex None"
+    assert "'healthy': True" in lines[3]

@@ -10,39 +10,29 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import OLD_SECRET, SECRET
 from hypothesis import given
 from hypothesis import strategies as st
 
 from apikee import ApikeeError, KeyOptions
+from apikee._wire import ALPHABET, MAX_TIMESTAMP
+
+from strategies import json_scalars, json_trees
+from support import OLD_SECRET, SECRET, case_id
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-MAX_TIMESTAMP = 253402300799
 
 # Any Unicode except lone surrogates (which cannot be UTF-8 encoded into a payload).
 unicode_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | unicode_text
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(unicode_text, inner, max_size=4),
+json_values = json_trees(
+    json_scalars(
+        unicode_text, integers=st.integers(min_value=-(2**70), max_value=2**70), allow_infinity=False
+    ),
+    keys=unicode_text,
+    max_size=4,
     max_leaves=12,
 )
 json_objects = st.dictionaries(unicode_text, json_values, max_size=5)
 scope_lists = st.lists(unicode_text, max_size=8)
-
-
-def case_id(value) -> str:
-    """A stable test id (no memory addresses, which would change from run to run)."""
-    text = repr(value)
-    return type(value).__name__ if " at 0x" in text else text
-
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ Each server is started by these tests in a child process on an ephemeral port of
 stopped at the end of the module:
 uvicorn serving a FastAPI app (``SecuredFastAPI``) and a Starlette app (``ApikeeMiddleware``),
 and werkzeug's threaded WSGI server serving a Flask app (``init_apikee``). They are driven with
-httpx over real sockets: every request case of ``test_asgi.request_cases``, the scope and open
+httpx over real sockets: every request case of ``support.request_cases``, the scope and open
 path cases, and 500 requests with mixed keys sent at once (all in flight together, each on a
 connection of its own), each answer checked against the key it was sent with — a valid key's
 answer must name that key's own tenant, so any cross-request leak of claims would show.
@@ -41,8 +41,7 @@ from apikee.fastapi import ApikeeDepends, SecuredFastAPI, require_scope
 from apikee.flask import get_claims, init_apikee
 from apikee.flask import require_scope as flask_require_scope
 
-from conftest import OLD_SECRET, SECRET
-from test_asgi import FUTURE, OTHER_SECRET, PAST, check_answer, request_cases
+from support import FUTURE, OLD_SECRET, OTHER_SECRET, PAST, SECRET, check_answer, request_cases
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import apikee as package
 from apikee import ApikeeClaims, ApikeeError, decode_unverified
 
-from conftest import SECRET
+from strategies import json_scalars, json_trees
+from support import SECRET, signed_key
 
 # Payloads verify() rejects at the decoding or claims step, whatever the Python version:
 # deep nesting (json.loads accepts it on 3.13), NaN, huge integers, wrong claim types.
@@ -31,11 +32,6 @@ REJECTED = [
     ("exp-negative", b'{"exp":-1}', "INVALID_CLAIMS"),
     ("meta-list", b'{"meta":[1]}', "INVALID_CLAIMS"),
 ]
-
-
-def signed_key(core, payload: bytes) -> str:
-    signature = core.Verifier([SECRET.encode()]).sign(payload).lstrip(b"\x00")
-    return "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
 
 
 def test_returns_claims_marked_unverified(apikee) -> None:
@@ -70,10 +66,8 @@ def test_rejects_what_verify_rejects(make_apikee, core, payload, code) -> None:
     assert verified.value.message == inspected.value.message
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
-    max_leaves=12,
+json_values = json_trees(
+    json_scalars(st.text(max_size=5)), keys=st.text(max_size=3), max_size=3, max_leaves=12
 )
 
 

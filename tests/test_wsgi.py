@@ -12,8 +12,7 @@ from apikee import Apikee, ApikeeConfigError
 from apikee import _apikee as apikee_module
 from apikee.wsgi import ENVIRON_KEY, ApikeeWSGIMiddleware
 
-from conftest import SECRET
-from test_asgi import check_answer, request_cases
+from support import SECRET, check_answer, request_cases
 
 
 def inner_app(environ, start_response):
