@@ -149,3 +149,60 @@ def test_apikee_refuses_the_same_values(make_apikee) -> None:
     for options in ({"max_key_length": 2**63}, {"leeway": 10**400}, {"leeway": 2**53 + 1}):
         with pytest.raises(ApikeeConfigError):
             make_apikee(secret=SECRET, **options)
+
+
+# ── the review's later findings ──────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"deep": __import__("functools").reduce(lambda inner, _: {"a": inner}, range(40), {})},
+        {"huge": 10**700},
+    ],
+    ids=["nested-40", "int-700-digits"],
+)
+def test_create_never_issues_a_key_verify_refuses(make_apikee, meta) -> None:
+    with pytest.raises(ValueError, match="cannot go in a key"):
+        make_apikee(secret=SECRET).create("acme", meta=meta)
+
+
+@pytest.mark.parametrize("value", [" KEY ", "\tKEY", "KEY, other", ", KEY"])
+def test_protect_applies_the_header_rule(make_apikee, value) -> None:
+    apikee = make_apikee(secret=SECRET)
+    key = apikee.create("acme")
+    text = value.replace("KEY", key)
+    assert apikee.protect(text).tenant == "acme"
+    assert apikee.protect(text.encode()).tenant == "acme"
+    with pytest.raises(ApikeeError) as info:
+        apikee.protect(" \t ")
+    assert info.value.code == "MISSING_KEY"
+
+
+def test_asgi_takes_the_first_non_empty_authorization(make_apikee) -> None:
+    import asyncio
+
+    from apikee.asgi import ApikeeMiddleware
+
+    apikee = make_apikee(secret=SECRET)
+    key = apikee.create("acme")
+    seen: list[str] = []
+
+    async def app(scope, receive, send):  # noqa: ANN001 - a bare ASGI app
+        seen.append(scope["apikee"].tenant)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[dict] = []
+
+    async def send(message):  # noqa: ANN001
+        sent.append(message)
+
+    async def receive():  # pragma: no cover - not called on http
+        return {"type": "http.request"}
+
+    middleware = ApikeeMiddleware(app, apikee=apikee)
+    headers = [(b"authorization", b"  "), (b"authorization", f"Bearer {key}".encode())]
+    scope = {"type": "http", "path": "/", "headers": headers}
+    asyncio.run(middleware(scope, receive, send))
+    assert sent[0]["status"] == 200 and seen == ["acme"]

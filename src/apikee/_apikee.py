@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from .asgi import ApikeeMiddleware
 from ._duration import expiry_timestamp, instant_timestamp
 from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
+from ._header import first_value
 from ._options import checked_leeway, checked_max_key_length
+from ._payload import load_json
 from ._ids import new_key_id
 from ._scopes import require_scopes
 from ._wire import DEFAULT_MAX_KEY_LENGTH, MIN_SECRET_BYTES, PREFIX
@@ -346,6 +348,10 @@ class Apikee:
             payload = text.encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise ValueError(f"the claims cannot be encoded as JSON: {exc}") from None
+        try:  # never issue a key verify() would refuse (nesting, huge integers, surrogates)
+            load_json(payload)
+        except ApikeeError as exc:
+            raise ValueError(f"the claims cannot go in a key: {exc.message}") from None
         signature = self._verifier.sign(payload).lstrip(b"\x00")  # canonical: no leading '0'
         key = f"{PREFIX}{self._b62encode(payload)}.{self._b62encode(signature)}"
         if len(key) > self.max_key_length:
@@ -368,7 +374,7 @@ class Apikee:
         """Verify a key (str, or the raw header bytes) and return its claims.
 
         Raises :class:`ApikeeError` (and nothing else, whatever ``key`` is) with the code of the
-        first failing check (SPEC section 2). ``now`` (unix seconds) makes tests deterministic.
+        first failing check (docs/SPEC.md section 2). ``now`` (unix seconds) makes tests deterministic.
         ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
         give ``INSUFFICIENT_SCOPE``.
         """
@@ -383,7 +389,9 @@ class Apikee:
         """Inline guard for any framework: ``apikee.protect(request.headers.get("x-api-key"))``."""
         # Exact types only: never call a hostile object's __eq__/__len__ here.
         kind = type(header_value)
-        if header_value is None or ((kind is str or kind is bytes) and not header_value):
+        if kind is str or kind is bytes:  # the integrations' header rule (docs/SPEC.md §3)
+            header_value = first_value(header_value)
+        if header_value is None:
             raise ApikeeError(ErrorCode.MISSING_KEY, f"the '{self._header}' header is required")
         return self.verify(header_value)
 

@@ -404,7 +404,7 @@ cdef class Verifier:
         else:
             raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         (<ApikeeClaims>claims).raw_key = raw_key
-        # 10: the later checks this verifier was configured or called with, in SPEC order.
+        # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order (section 2, step 10).
         if self._fresh_until is not None and _monotonic() > self._fresh_until:
             raise ApikeeError(_code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
         if self._revoked_ids is not None or self._revoked_tenants is not None:

@@ -289,7 +289,7 @@ class Verifier:
                 raise ApikeeError(code.EXPIRED, E.MSG_EXPIRED)
             if claims.nbf is not None and now < claims.nbf - self._leeway:
                 raise ApikeeError(code.NOT_YET_VALID, E.MSG_NOT_YET_VALID)
-        # 10: the later checks this verifier was configured or called with, in SPEC order.
+        # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order (section 2, step 10).
         if self._fresh_until is not None and time.monotonic() > self._fresh_until:
             raise ApikeeError(code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
         if (self._revoked_ids is not None or self._revoked_tenants is not None) and (

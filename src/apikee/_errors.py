@@ -17,7 +17,7 @@ class ApikeeConfigError(ValueError):
 
 
 class ErrorCode:
-    """The machine-readable codes carried by :class:`ApikeeError` (SPEC section 2)."""
+    """The machine-readable codes carried by :class:`ApikeeError` (docs/SPEC.md section 2)."""
 
     MISSING_KEY = "MISSING_KEY"
     INVALID_FORMAT = "INVALID_FORMAT"
@@ -91,6 +91,7 @@ MSG_BAD_JSON = "the key payload is not valid JSON"
 MSG_BAD_UTF8 = "the key payload is not valid UTF-8"
 MSG_TOO_DEEP = "the key payload nests deeper than 32 levels"
 MSG_BAD_MSGPACK = "the key payload is not valid MessagePack"
+MSG_NOT_JSON_DATA = "the key payload holds a value JSON cannot represent"
 MSG_NO_MSGPACK = (
     "the key payload is MessagePack (issued by an older SDK); "
     "install the optional dependency: pip install 'apikee[msgpack]'"

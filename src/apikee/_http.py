@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, MutableMapping
 
 from ._apikee import Apikee, ApikeeConfigError, get_apikee
 from ._errors import ApikeeError, ErrorCode
+from ._header import first_value
 
 REALM = "apikee"
 
@@ -59,28 +60,6 @@ def missing_key_error(header_name: str, *, bearer: bool = True) -> ApikeeError:
 
 
 # ── the request: where its key is, whether its path is open ────────────────────────────────
-
-
-def first_value(value: Any) -> Any:
-    """The value a header counts for: its first non-empty comma-separated element, without the
-    optional whitespace (spaces, tabs) around it (RFC 9110 sections 5.5 and 5.6); None if empty.
-
-    One rule on every server: a header sent twice arrives as two ASGI headers (the first
-    non-empty one counts) or as one WSGI value joined with commas (its first element counts),
-    and a key never contains a comma. ``" k "`` -> ``"k"``, ``"k1, k2"`` -> ``"k1"``,
-    ``", k2"`` -> ``"k2"``. Works on str and bytes alike.
-    """
-    if value is None:
-        return None
-    comma, space = (b",", b" \t") if isinstance(value, bytes) else (",", " \t")
-    value = value.strip(space)
-    if comma in value:
-        for part in value.split(comma):
-            part = part.strip(space)
-            if part:
-                return part
-        return None
-    return value or None
 
 
 def bearer_token(value: Any) -> Any:

@@ -8,9 +8,12 @@ caller's stack depth, ``sys.set_int_max_str_digits``) and stricter than ``json.l
 - JSON is strict RFC 8259: ``NaN``/``Infinity`` are not JSON;
 - integers longer than ``MAX_INT_DIGITS`` digits are rejected (every Python accepts that many);
 - objects/arrays nested deeper than ``MAX_DEPTH`` levels (the claims object is level 1) are
-  rejected, so a claims object is always safe to copy and freeze recursively.
+  rejected, so a claims object is always safe to copy recursively;
+- numbers too large for a float (``1e400``) are rejected rather than read as infinity, and a
+  MessagePack payload may hold only what JSON can (str keys; str, int, finite float, bool,
+  None, lists, maps: no bytes, extension types or NaN), so claims are always plain JSON data.
 
-All three are ``DECODE_ERROR``, as is invalid UTF-8 or JSON.
+All of these are ``DECODE_ERROR``, as is invalid UTF-8 or JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._errors import MSG_BAD_JSON, MSG_BAD_UTF8, MSG_TOO_DEEP, ApikeeError, ErrorCode
+import math
+
+from ._errors import MSG_BAD_JSON, MSG_BAD_UTF8, MSG_NOT_JSON_DATA, MSG_TOO_DEEP
+from ._errors import ApikeeError, ErrorCode
 from ._msgpack import load_msgpack
 
 __all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "load_json", "load_payload"]
@@ -37,7 +43,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_constant=_reject_constant)
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number too large")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant
+)
+_SCALARS = (str, int, bool, type(None))
 
 
 def _too_deep(value: Any) -> bool:
@@ -60,6 +76,27 @@ def _checked(value: Any) -> Any:
     return value
 
 
+def _json_data(value: Any) -> bool:
+    """Whether decoded MessagePack holds only what JSON can (iterative; depth already bounded)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            for key, child in node.items():
+                if type(key) is not str:
+                    return False
+                stack.append(child)
+        elif kind is list:
+            stack.extend(node)
+        elif kind is float:
+            if not math.isfinite(node):
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
 def load_json(payload: bytes) -> Any:
     """Strict UTF-8 JSON with the limits above; any failure is ``DECODE_ERROR``."""
     try:
@@ -74,7 +111,10 @@ def load_json(payload: bytes) -> Any:
 
 
 def load_payload(payload: bytes) -> Any:
-    """JSON when the first byte is ASCII, else legacy MessagePack (SPEC section 1)."""
+    """JSON when the first byte is ASCII, else legacy MessagePack (docs/SPEC.md section 1)."""
     if payload[0] >= 0x80:
-        return _checked(load_msgpack(payload))
+        value = _checked(load_msgpack(payload))
+        if not _json_data(value):
+            raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_NOT_JSON_DATA)
+        return value
     return load_json(payload)

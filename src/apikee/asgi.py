@@ -129,7 +129,8 @@ class ApikeeMiddleware(KeyGuard):
                     key = value
                     break
             elif name == b"authorization" and authorization is None:
-                authorization = value
+                if value.strip(b" \t"):  # the first non-empty one counts, as for the key
+                    authorization = value
         if key is None and authorization is not None and self.bearer:
             key = bearer_token(authorization)
         if key is None:
