@@ -8,9 +8,8 @@ that installs them; a native case whose extension cannot load FAILS.
 
 from __future__ import annotations
 
-import pytest
-
 import _workload
+import pytest
 
 
 def contender_params(slug: str) -> list:
@@ -34,7 +33,9 @@ def case_for(slug: str, contender: str) -> _workload.Case:
     available, detail = _workload.contender_status(contender)
     if not available:
         if contender in _workload.APIKEE_IMPLEMENTATIONS:
-            pytest.fail(f"native: not available ({detail}); use --no-native to deselect the native benchmarks")
+            pytest.fail(
+                f"native: not available ({detail}); use --no-native to deselect the native benchmarks"
+            )
         pytest.skip(f"{contender}: {detail}")
     return _workload.make_case(slug, contender)
 

@@ -18,9 +18,7 @@ from types import ModuleType
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_PEER_DIR = ROOT / ".bench-peers" / "apikee-0.1.2"
-REFERENCE_INSTALL = (
-    "pip install --no-deps --target .bench-peers/apikee-0.1.2 apikee==0.1.2"
-)
+REFERENCE_INSTALL = "pip install --no-deps --target .bench-peers/apikee-0.1.2 apikee==0.1.2"
 
 
 def reference_dir() -> pathlib.Path:

@@ -484,8 +484,8 @@ def _claims_case(op: Operation, contender: str, claims: Any) -> Case:
 
 
 def _reference_case(op: Operation, ref: Any) -> Case:
-    from apikee_ref.core import ApikeeError as RefError  # registered by _peers.load_reference
     from apikee_ref import key as ref_key
+    from apikee_ref.core import ApikeeError as RefError  # registered by _peers.load_reference
 
     w = workload()
     one = ref.Apikee(secrets=[SECRET])

@@ -42,21 +42,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the redis_server helper of the tests
 
-from apikee._ids import new_key_id
-from apikee._store import Revocation, Revocations, RevocationSnapshot, open_store
+from apikee._ids import new_key_id  # noqa: E402 (after the sys.path set-up above)
+from apikee._store import Revocation, Revocations, RevocationSnapshot, open_store  # noqa: E402
 
 
 def _quantiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
+
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-    return {"n": len(ordered), "p50": at(0.50), "p99": at(0.99), "max": ordered[-1],
-            "mean": statistics.fmean(ordered)}
+
+    return {
+        "n": len(ordered),
+        "p50": at(0.50),
+        "p99": at(0.99),
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+    }
 
 
 def _row(label: str, stats: dict[str, float], unit: float = 1e3, suffix: str = "ms") -> str:
-    return (f"  {label:<34} n={int(stats['n']):>5}  p50 {stats['p50'] * unit:8.2f} {suffix}"
-            f"  p99 {stats['p99'] * unit:8.2f} {suffix}  max {stats['max'] * unit:8.2f} {suffix}")
+    return (
+        f"  {label:<34} n={int(stats['n']):>5}  p50 {stats['p50'] * unit:8.2f} {suffix}"
+        f"  p99 {stats['p99'] * unit:8.2f} {suffix}  max {stats['max'] * unit:8.2f} {suffix}"
+    )
 
 
 def _rss() -> int:
@@ -74,12 +83,14 @@ def _redis_available() -> bool:
 
 def _server(directory: Path) -> Any:
     from redis_server import RedisServer
+
     return RedisServer(directory).start()
 
 
 def _child(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
 
 
 # ── child roles ─────────────────────────────────────────────────────────────────────────────
@@ -111,6 +122,7 @@ def observe(url: str, count: int) -> None:
 def subscribe_raw(port: int, mode: str, count: int) -> None:
     """Child: receive ``count`` timestamps over pub/sub or a stream; print the latencies."""
     import redis
+
     client = redis.Redis(port=port, decode_responses=True)
     latencies: list[float] = []
     if mode == "pubsub":
@@ -141,6 +153,7 @@ def bench_transport(work: Path, count: int) -> None:
     print("\n1. Redis transport, raw (publisher and subscriber in two processes)")
     server = _server(work / "transport")
     import redis
+
     client = redis.Redis(port=server.port, decode_responses=True)
     try:
         for mode in ("pubsub", "stream"):
@@ -189,8 +202,10 @@ def bench_idle(url: str, label: str, seconds: float) -> None:
         end = resource.getrusage(resource.RUSAGE_SELF)
     del before
     cpu = (end.ru_utime + end.ru_stime) - (start.ru_utime + start.ru_stime)
-    print(f"  {label:<34} {cpu / seconds * 1e3:8.2f} ms CPU per second idle "
-          f"({cpu / seconds * 100:.2f} % of a core)")
+    print(
+        f"  {label:<34} {cpu / seconds * 1e3:8.2f} ms CPU per second idle "
+        f"({cpu / seconds * 100:.2f} % of a core)"
+    )
 
 
 def bench_version_check(url: str) -> None:
@@ -206,8 +221,10 @@ def bench_version_check(url: str) -> None:
 
 
 def bench_resync(work: Path, rounds: int, outage: float) -> None:
-    print(f"\n4a. Redis restart after a {outage:g} s outage (SIGKILL, restart on the same port),"
-          " default options (backoff_max 5 s)")
+    print(
+        f"\n4a. Redis restart after a {outage:g} s outage (SIGKILL, restart on the same port),"
+        " default options (backoff_max 5 s)"
+    )
     server = _server(work / "resync")
     healthy: list[float] = []
     seen: list[float] = []
@@ -266,12 +283,16 @@ def bench_load(work: Path, sizes: list[int], redis_ok: bool) -> None:
 def _fill(store: Any, size: int) -> None:
     """Bulk-insert ``size`` id records (directly: the bench is about reading them)."""
     from apikee._store import SQLiteStore
+
     records = [Revocation("id", new_key_id(), revoked_at=1.0, host="bench") for _ in range(size)]
     if isinstance(store, SQLiteStore):
         conn = store._connect()
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO apikee_revocations (kind, value, reason, revoked_at, host) "
-                         "VALUES ('id', ?, NULL, 1.0, 'bench')", [(r.value,) for r in records])
+        conn.executemany(
+            "INSERT INTO apikee_revocations (kind, value, reason, revoked_at, host) "
+            "VALUES ('id', ?, NULL, 1.0, 'bench')",
+            [(r.value,) for r in records],
+        )
         conn.execute("UPDATE apikee_meta SET value = value + 1 WHERE name = 'version'")
         conn.execute("COMMIT")
         return
@@ -329,8 +350,13 @@ def memory_child(count: int, layout: str) -> None:
 def bench_memory(count: int) -> None:
     print(f"\n5. Memory of a snapshot of {count:,} key ids (RSS delta, one fresh process each)")
     for label, layout in LAYOUTS.items():
-        output = subprocess.run([sys.executable, __file__, "--memory-child", str(count), layout],
-                                capture_output=True, text=True, timeout=600, check=True).stdout
+        output = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(count), layout],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        ).stdout
         result = json.loads(output)
         print(f"  {label:<42} {result['rss'] / 2**20:8.1f} MiB")
         if "lookup_ns" in result:
@@ -345,8 +371,11 @@ def main() -> None:
     parser.add_argument("--observe", nargs=2, metavar=("URL", "COUNT"), help=argparse.SUPPRESS)
     parser.add_argument("--subscribe-raw", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--sections", default="transport,propagation,idle,resync,load,memory",
-                        help="comma-separated subset of: %(default)s")
+    parser.add_argument(
+        "--sections",
+        default="transport,propagation,idle,resync,load,memory",
+        help="comma-separated subset of: %(default)s",
+    )
     options = parser.parse_args()
     if options.observe:
         return observe(options.observe[0], int(options.observe[1]))
@@ -360,8 +389,10 @@ def main() -> None:
     quick = options.quick
     count = 100 if quick else 1000
     redis_ok = _redis_available()
-    print(f"apikee revocation benchmark ({'quick' if quick else 'full'}), "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(
+        f"apikee revocation benchmark ({'quick' if quick else 'full'}), "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores"
+    )
     if not redis_ok:
         print("(redis-server or the redis package is missing: Redis sections skipped)")
     sections = set(options.sections.split(","))
@@ -371,8 +402,12 @@ def main() -> None:
             bench_transport(work, count)
         if "propagation" in sections:
             print(f"\n2. Propagation: revoke here, seen in another process ({count} revocations)")
-            bench_propagation("sqlite (poll 0.2 s)", f"sqlite://{work / 'prop.db'}", count,
-                              0.002 if quick else 0.01)
+            bench_propagation(
+                "sqlite (poll 0.2 s)",
+                f"sqlite://{work / 'prop.db'}",
+                count,
+                0.002 if quick else 0.01,
+            )
             if redis_ok:
                 server = _server(work / "prop")
                 try:
@@ -382,8 +417,9 @@ def main() -> None:
         if "idle" in sections:
             print("\n3. Idle cost of one refresher")
             bench_version_check(f"sqlite://{work / 'idle.db'}")
-            bench_idle(f"sqlite://{work / 'idle.db'}", "sqlite refresher, poll 0.2 s",
-                       1 if quick else 5)
+            bench_idle(
+                f"sqlite://{work / 'idle.db'}", "sqlite refresher, poll 0.2 s", 1 if quick else 5
+            )
             if redis_ok:
                 server = _server(work / "idle")
                 try:
@@ -397,6 +433,7 @@ def main() -> None:
             bench_load(work, [10_000] if quick else [10_000, 100_000], redis_ok)
         if "memory" in sections:
             bench_memory(100_000 if quick else 1_000_000)
+
 
 if __name__ == "__main__":
     main()

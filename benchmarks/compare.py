@@ -195,7 +195,7 @@ def run(
         for _ in range(repeat):  # interleaved: a slow moment hits every contender alike
             for i, timer in enumerate(timers):
                 runs[i].append(timer.timeit(numbers[i]) / numbers[i])
-        for case, number, times in zip(cases, numbers, runs):
+        for case, number, times in zip(cases, numbers, runs, strict=True):
             results[(case.operation.slug, case.contender)] = {
                 "seconds": median(times),
                 "runs": times,

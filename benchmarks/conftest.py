@@ -13,10 +13,10 @@ and its behaviour is checked; no timing is asserted anywhere.
 
 from __future__ import annotations
 
-import pytest
-
 import _workload
+import pytest
 from _workload import OLD_SECRET, SECRET
+
 from apikee import Apikee
 
 

@@ -68,7 +68,7 @@ def growth_exponent(lengths: list[int], seconds: list[float]) -> float:
     xs = [math.log(x) for x in lengths[half:]]
     ys = [math.log(y) for y in seconds[half:]]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    covariance = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
+    covariance = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     variance = sum((x - mean_x) ** 2 for x in xs)
     return covariance / variance
 
@@ -265,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         const="-",
         default=None,
         metavar="PATH",
-        help="save the results as JSON to PATH (for plot_scaling.py); "
-        "without PATH print JSON only",
+        help="save the results as JSON to PATH (for plot_scaling.py); without PATH print JSON only",
     )
     args = parser.parse_args(argv)
     if args.steps < 3:

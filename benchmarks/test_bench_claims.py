@@ -8,7 +8,6 @@ inside ``verify``), for native, pure and apikee 0.1.2.
 from __future__ import annotations
 
 import pytest
-
 from _bench import contender_params, run_case
 
 

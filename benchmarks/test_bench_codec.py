@@ -6,9 +6,8 @@ its decoder is quadratic in the length, which the 1024-byte group shows.
 
 from __future__ import annotations
 
-import pytest
-
 import _workload
+import pytest
 from _bench import contender_params, run_case
 
 OPERATIONS = [

@@ -8,7 +8,6 @@ claims they are given, so this group flatters them slightly.
 from __future__ import annotations
 
 import pytest
-
 from _bench import contender_params, run_case
 
 

@@ -16,7 +16,6 @@ string: it has no length limit and its base62 decoder is quadratic (minutes per 
 from __future__ import annotations
 
 import pytest
-
 from _bench import contender_params, run_case
 
 OPERATIONS = (

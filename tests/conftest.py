@@ -12,10 +12,9 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
+from support import OLD_SECRET, SECRET
 
 from apikee import Apikee
-
-from support import OLD_SECRET, SECRET
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150

@@ -15,7 +15,13 @@ import sys
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 #: The sections whose ```python blocks are complete programs, checked and run.
-CHECKED_SECTIONS = ("Quickstart", "Revoking keys", "FastAPI", "Starlette (or any ASGI app)", "Flask")
+CHECKED_SECTIONS = (
+    "Quickstart",
+    "Revoking keys",
+    "FastAPI",
+    "Starlette (or any ASGI app)",
+    "Flask",
+)
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _HEADING = re.compile(r"^(#{2,4}) (.+)$", re.MULTILINE)

@@ -67,13 +67,53 @@ def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     ext = directory / "ext.cnf"
     ext.write_text("subjectAltName=IP:127.0.0.1\n")
     steps = [
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(directory / "ca.key"),
-         "-out", str(ca), "-days", "2", "-subj", "/CN=apikee-test-ca"],
-        [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(directory / "server.csr"), "-subj", "/CN=127.0.0.1"],
-        [openssl, "x509", "-req", "-in", str(directory / "server.csr"), "-CA", str(ca),
-         "-CAkey", str(directory / "ca.key"), "-CAcreateserial", "-out", str(cert), "-days", "2",
-         "-extfile", str(ext)],
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(directory / "ca.key"),
+            "-out",
+            str(ca),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=apikee-test-ca",
+        ],
+        [
+            openssl,
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(directory / "server.csr"),
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        [
+            openssl,
+            "x509",
+            "-req",
+            "-in",
+            str(directory / "server.csr"),
+            "-CA",
+            str(ca),
+            "-CAkey",
+            str(directory / "ca.key"),
+            "-CAcreateserial",
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-extfile",
+            str(ext),
+        ],
     ]
     for step in steps:
         subprocess.run(step, check=True, capture_output=True, timeout=60)
@@ -98,8 +138,15 @@ def _ping(port: int, password: str | None, ca: Path | None = None, timeout: floa
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1 with its own directory."""
 
-    def __init__(self, directory: Path, *, port: int | None = None, password: str | None = None,
-                 extra: list[str] | None = None, tls: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        password: str | None = None,
+        extra: list[str] | None = None,
+        tls: bool = False,
+    ) -> None:
         self.binary = require_redis_server()
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -124,12 +171,38 @@ class RedisServer:
         ports = ["--port", str(self.port)]
         if self.tls_files is not None:
             ca, cert, key = self.tls_files
-            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert),
-                     "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca),
-                     "--tls-auth-clients", "no"]
-        args = [self.binary, *ports, "--bind", HOST, "--dir", str(self.directory),
-                "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                "--daemonize", "no", "--logfile", str(self.directory / "redis.log")]
+            ports = [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(cert),
+                "--tls-key-file",
+                str(key),
+                "--tls-ca-cert-file",
+                str(ca),
+                "--tls-auth-clients",
+                "no",
+            ]
+        args = [
+            self.binary,
+            *ports,
+            "--bind",
+            HOST,
+            "--dir",
+            str(self.directory),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.directory / "redis.log"),
+        ]
         if self.password:
             args += ["--requirepass", self.password]
         return args + self.extra
@@ -138,9 +211,13 @@ class RedisServer:
         """Start the server and wait (bounded) until it answers."""
         if self.process is not None and self.process.poll() is None:
             return self
-        self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        cwd=self.directory)
+        self.process = subprocess.Popen(
+            self.command(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.directory,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

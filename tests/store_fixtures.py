@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from redis_server import RedisServer
+from redis_server import RedisServer  # noqa: E402 (after the sys.path set-up above)
 
 DEADLINE = 10.0  # generous bound of every "within 1 s" wait: tests assert behaviour, not timing
 
@@ -63,19 +63,43 @@ def sqlite_url(tmp_path: Path) -> str:
 class Child:
     """A watcher child process and the events it printed."""
 
-    def __init__(self, url: str, *, revoked: Sequence[str] = (), expect: Sequence[str] = (),
-                 duration: float = 60.0, server_timeout: float = 1.0, backoff_max: float = 0.3,
-                 resync_interval: float = 30.0) -> None:
-        args = [sys.executable, str(Path(__file__).resolve()), url, "--duration", str(duration),
-                "--server-timeout", str(server_timeout), "--backoff-max", str(backoff_max),
-                "--resync-interval", str(resync_interval)]
+    def __init__(
+        self,
+        url: str,
+        *,
+        revoked: Sequence[str] = (),
+        expect: Sequence[str] = (),
+        duration: float = 60.0,
+        server_timeout: float = 1.0,
+        backoff_max: float = 0.3,
+        resync_interval: float = 30.0,
+    ) -> None:
+        args = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            url,
+            "--duration",
+            str(duration),
+            "--server-timeout",
+            str(server_timeout),
+            "--backoff-max",
+            str(backoff_max),
+            "--resync-interval",
+            str(resync_interval),
+        ]
         if revoked:
             args += ["--revoked", *revoked]
         if expect:
             args += ["--expect", *expect]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=env)
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -155,9 +179,12 @@ def _main() -> int:
     def emit(event: str, **fields: Any) -> None:
         print(json.dumps({"event": event, "t": time.monotonic(), **fields}), flush=True)
 
-    snapshot = RevocationSnapshot(options.url, server_timeout=options.server_timeout,
-                                  backoff_max=options.backoff_max,
-                                  resync_interval=options.resync_interval)
+    snapshot = RevocationSnapshot(
+        options.url,
+        server_timeout=options.server_timeout,
+        backoff_max=options.backoff_max,
+        resync_interval=options.resync_interval,
+    )
     snapshot.start(wait=options.server_timeout + 5)
     revoked, pending = set(options.revoked), set(options.expect)
     reads = violations = read_errors = 0
@@ -184,8 +211,15 @@ def _main() -> int:
         time.sleep(0.002)
     status = snapshot.status()
     snapshot.close()
-    emit("done", reads=reads, violations=violations, read_errors=read_errors,
-         thread_errors=thread_errors, missing=sorted(pending), status=status)
+    emit(
+        "done",
+        reads=reads,
+        violations=violations,
+        read_errors=read_errors,
+        thread_errors=thread_errors,
+        missing=sorted(pending),
+        status=status,
+    )
     return 0
 
 

@@ -35,7 +35,8 @@ def json_trees(
     items, up to ``max_leaves`` leaves in all."""
     return st.recursive(
         scalars,
-        lambda inner: st.lists(inner, max_size=max_size)
-        | st.dictionaries(keys, inner, max_size=max_size),
+        lambda inner: (
+            st.lists(inner, max_size=max_size) | st.dictionaries(keys, inner, max_size=max_size)
+        ),
         max_leaves=max_leaves,
     )

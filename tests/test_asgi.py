@@ -24,6 +24,8 @@ with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its client
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient, WebSocketDenialResponse
 
+from support import OTHER_SECRET, SECRET, check_answer, request_cases
+
 from apikee import Apikee, ApikeeConfigError, ApikeeError
 from apikee import _apikee as apikee_module
 from apikee.asgi import (
@@ -34,8 +36,6 @@ from apikee.asgi import (
     route_path,
     www_authenticate,
 )
-
-from support import OTHER_SECRET, SECRET, check_answer, request_cases
 
 
 async def echo(request: Request) -> JSONResponse:

@@ -10,14 +10,18 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from support import OLD_SECRET, SECRET, signed_key
 
 from apikee import ApikeeError, ErrorCode
 
-from support import OLD_SECRET, SECRET, signed_key
-
 PROTOCOLS = range(pickle.HIGHEST_PROTOCOL + 1)
 EXP = 1_900_000_000
-META = {"plan": "pro", "limits": {"rpm": 100, "tags": ["a", "b"]}, "list": [1, {"x": [2]}], "none": None}
+META = {
+    "plan": "pro",
+    "limits": {"rpm": 100, "tags": ["a", "b"]},
+    "list": [1, {"x": [2]}],
+    "none": None,
+}
 
 
 @pytest.fixture
@@ -39,7 +43,18 @@ def claims(apikee, key):
 
 # ── read-only ───────────────────────────────────────────────────────────────────────────────
 
-ATTRIBUTES = ["id", "tenant", "scopes", "environment", "exp", "nbf", "raw_key", "meta", "expires_at", "not_before"]
+ATTRIBUTES = [
+    "id",
+    "tenant",
+    "scopes",
+    "environment",
+    "exp",
+    "nbf",
+    "raw_key",
+    "meta",
+    "expires_at",
+    "not_before",
+]
 
 
 @pytest.mark.parametrize("name", ATTRIBUTES + ["anything_new", "__dict__"])
@@ -307,7 +322,10 @@ def test_pickle_round_trip(claims, key, protocol) -> None:
     assert isinstance(copy_, package.ApikeeClaims) and copy_ == claims
     assert copy_.to_dict() == claims.to_dict()
     assert (copy_.id, copy_.tenant, copy_.scopes, copy_.environment) == (
-        claims.id, claims.tenant, claims.scopes, claims.environment
+        claims.id,
+        claims.tenant,
+        claims.scopes,
+        claims.environment,
     )
     assert (copy_.exp, copy_.nbf, copy_.raw_key) == (EXP, 1_700_000_000, key)
     assert copy_.meta == claims.meta
@@ -328,8 +346,12 @@ def test_pickles_load_under_either_implementation(claims, loader_env) -> None:
     )
     env = dict(os.environ, APIKEE_NO_EXTENSIONS=loader_env)
     done = subprocess.run(
-        [sys.executable, "-c", program], input=pickle.dumps(claims), capture_output=True,
-        env=env, timeout=60, check=True,
+        [sys.executable, "-c", program],
+        input=pickle.dumps(claims),
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=True,
     )
     implementation, *rest = done.stdout.decode().split()
     assert implementation in (("pure",) if loader_env == "1" else ("native", "pure"))
@@ -383,9 +405,15 @@ def test_constructor_with_0_1_2_keywords(core) -> None:
 
 
 def test_constructor_positional_in_0_1_2_order(core) -> None:
-    claims = core.ApikeeClaims("key_1", "acme", ["read"], None, None, "production", {}, "apikee_x.y")
+    claims = core.ApikeeClaims(
+        "key_1", "acme", ["read"], None, None, "production", {}, "apikee_x.y"
+    )
     assert (claims.id, claims.tenant, claims.scopes, claims.environment, claims.raw_key) == (
-        "key_1", "acme", ["read"], "production", "apikee_x.y"
+        "key_1",
+        "acme",
+        ["read"],
+        "production",
+        "apikee_x.y",
     )
     assert claims.expires_at is None and claims.not_before is None and dict(claims.meta) == {}
 
@@ -393,7 +421,11 @@ def test_constructor_positional_in_0_1_2_order(core) -> None:
 def test_constructor_defaults(core) -> None:
     claims = core.ApikeeClaims()
     assert (claims.id, claims.tenant, claims.scopes, claims.environment, claims.raw_key) == (
-        "", "", [], "production", ""
+        "",
+        "",
+        [],
+        "production",
+        "",
     )
     assert claims.exp is None and claims.nbf is None and dict(claims.meta) == {}
 
@@ -406,8 +438,12 @@ def test_constructor_with_raw_numbers(core) -> None:
 
 def test_constructed_claims_pickle(core) -> None:
     claims = core.ApikeeClaims(
-        id="k", tenant="acme", scopes=["read"], expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
-        meta={"a": [1]}, raw_key="apikee_x.y",
+        id="k",
+        tenant="acme",
+        scopes=["read"],
+        expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc),
+        meta={"a": [1]},
+        raw_key="apikee_x.y",
     )
     again = pickle.loads(pickle.dumps(claims))
     assert again.to_dict() == claims.to_dict()
@@ -422,9 +458,18 @@ ALL_CODES = sorted(v for k, v in vars(ErrorCode).items() if k.isupper())
 def test_error_codes_are_their_names() -> None:
     assert ALL_CODES == sorted(
         [
-            "MISSING_KEY", "INVALID_FORMAT", "INVALID_PREFIX", "DECODE_ERROR", "INVALID_SIGNATURE",
-            "INVALID_CLAIMS", "EXPIRED", "NOT_YET_VALID", "REVOKED", "INSUFFICIENT_SCOPE",
-            "WRONG_ENVIRONMENT", "STORE_UNAVAILABLE",
+            "MISSING_KEY",
+            "INVALID_FORMAT",
+            "INVALID_PREFIX",
+            "DECODE_ERROR",
+            "INVALID_SIGNATURE",
+            "INVALID_CLAIMS",
+            "EXPIRED",
+            "NOT_YET_VALID",
+            "REVOKED",
+            "INSUFFICIENT_SCOPE",
+            "WRONG_ENVIRONMENT",
+            "STORE_UNAVAILABLE",
         ]
     )
     for name, value in vars(ErrorCode).items():
@@ -507,7 +552,9 @@ def local_time_zone():
 def test_constructor_reads_naive_datetimes_as_utc(core, local_time_zone) -> None:
     # the library's convention (create(expires_in=datetime(...))): naive means UTC, whatever
     # the machine's local time zone is
-    claims = core.ApikeeClaims(tenant="acme", expires_at=datetime(2030, 1, 1), not_before=datetime(2024, 1, 1))
+    claims = core.ApikeeClaims(
+        tenant="acme", expires_at=datetime(2030, 1, 1), not_before=datetime(2024, 1, 1)
+    )
     assert claims.expires_at == datetime(2030, 1, 1, tzinfo=timezone.utc)
     assert claims.exp == 1893456000
     assert claims.not_before == datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -27,8 +27,17 @@ from apikee.flask import get_claims, init_apikee
 
 META = {"plan": "pro", "l": [1, {"k": "v"}], "none": None}
 EXPECTED_KEYS = [
-    "id", "tenant", "scopes", "environment", "expires_at", "exp", "not_before", "nbf",
-    "issued_at", "iat", "meta",
+    "id",
+    "tenant",
+    "scopes",
+    "environment",
+    "expires_at",
+    "exp",
+    "not_before",
+    "nbf",
+    "issued_at",
+    "iat",
+    "meta",
 ]
 
 

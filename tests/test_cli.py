@@ -15,10 +15,9 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
+from support import OLD_SECRET, OTHER_SECRET, SECRET, CliRun, run_cli, signed_key
 
 from apikee import Apikee, ApikeeError, b62encode, hash_key
-
-from support import OLD_SECRET, OTHER_SECRET, SECRET, CliRun, run_cli, signed_key
 
 DOC_PLACEHOLDER = "sk-local-dev-secret-change-this"
 # Built at run time so that this file holds no literal platform-key-shaped string.
@@ -53,7 +52,7 @@ def forged_key(key: str, tenant: str) -> str:
     """The key with its payload rewritten to another tenant, signature kept."""
     from apikee import b62decode
 
-    payload_text, signature = key[len("apikee_"):].split(".")
+    payload_text, signature = key[len("apikee_") :].split(".")
     claims = json.loads(b62decode(payload_text))
     claims["tid"] = tenant
     payload = json.dumps(claims, separators=(",", ":")).encode()
@@ -103,8 +102,15 @@ def test_info(cli, checked_impl):
     assert "apikee 0." in result.out and f"implementation  {checked_impl}" in result.out
     data = cli("info", "--json").json()
     assert set(data) == {
-        "version", "implementation", "reason", "import_error", "no_extensions_env", "python",
-        "platform", "msgpack", "apikee_secret_set",
+        "version",
+        "implementation",
+        "reason",
+        "import_error",
+        "no_extensions_env",
+        "python",
+        "platform",
+        "msgpack",
+        "apikee_secret_set",
     }
     assert data["implementation"] == checked_impl
     assert data["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
@@ -185,7 +191,13 @@ def test_secret_check_rejects_weak_secrets_without_printing_them(secret, problem
     assert entry["source"] == "APIKEE_SECRET"
     assert problem in [p["code"] for p in entry["problems"]]
     assert set(entry) == {
-        "source", "ok", "length_bytes", "entropy_bits", "alphabet", "problems", "warnings",
+        "source",
+        "ok",
+        "length_bytes",
+        "entropy_bits",
+        "alphabet",
+        "problems",
+        "warnings",
     }
 
 
@@ -212,8 +224,14 @@ def test_secret_check_reads_stdin_and_files(tmp_path):
     secrets_file = tmp_path / "secrets.txt"
     secrets_file.write_text(f"# current first\n{strong}\n\n{DOC_PLACEHOLDER}\n")
     secrets_file.chmod(0o644)
-    result = run_cli("secret", "--check", "--json", "--secret-file", str(secrets_file),
-                     hidden=(strong, DOC_PLACEHOLDER))
+    result = run_cli(
+        "secret",
+        "--check",
+        "--json",
+        "--secret-file",
+        str(secrets_file),
+        hidden=(strong, DOC_PLACEHOLDER),
+    )
     data = result.json()
     assert [r["ok"] for r in data["results"]] == [True, False]
     assert data["results"][0]["source"].endswith("line 1")
@@ -231,8 +249,20 @@ def test_secret_check_without_any_secret_is_a_usage_error():
 
 
 def test_create_prints_only_a_key_that_verifies(cli, keys):
-    result = cli("create", "--tenant", "acme-corp", "--scope", "orders:read", "--scope",
-                 "orders:write", "--meta", "plan=pro", "--meta", "seats:=25", secret=SECRET)
+    result = cli(
+        "create",
+        "--tenant",
+        "acme-corp",
+        "--scope",
+        "orders:read",
+        "--scope",
+        "orders:write",
+        "--meta",
+        "plan=pro",
+        "--meta",
+        "seats:=25",
+        secret=SECRET,
+    )
     assert result.code == 0, result.err
     assert result.err == ""
     key = result.out.strip()
@@ -245,12 +275,21 @@ def test_create_prints_only_a_key_that_verifies(cli, keys):
 
 
 def test_create_options(cli, keys):
-    key = cli("create", "--tenant", "t", "--expires", "never", "--env", "staging",
-              secret=SECRET).out.strip()
+    key = cli(
+        "create", "--tenant", "t", "--expires", "never", "--env", "staging", secret=SECRET
+    ).out.strip()
     claims = keys.verify(key)
     assert claims.exp is None and claims.environment == "staging"
-    key = cli("create", "--tenant", "t", "--expires", "2031-01-02T03:04:05Z",
-              "--not-before", "2030-01-01", secret=SECRET).out.strip()
+    key = cli(
+        "create",
+        "--tenant",
+        "t",
+        "--expires",
+        "2031-01-02T03:04:05Z",
+        "--not-before",
+        "2030-01-01",
+        secret=SECRET,
+    ).out.strip()
     claims = keys.verify(key, now=datetime(2030, 6, 1, tzinfo=timezone.utc).timestamp())
     assert claims.expires_at == datetime(2031, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert claims.not_before == datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -263,8 +302,19 @@ def test_create_json(cli):
     assert set(data) == {"key", "claims"}
     claims = data["claims"]
     assert set(claims) == {
-        "id", "tenant", "scopes", "environment", "expires_at", "exp", "not_before", "nbf",
-        "issued_at", "iat", "meta", "fingerprint", "other_claims",
+        "id",
+        "tenant",
+        "scopes",
+        "environment",
+        "expires_at",
+        "exp",
+        "not_before",
+        "nbf",
+        "issued_at",
+        "iat",
+        "meta",
+        "fingerprint",
+        "other_claims",
     }
     assert claims["tenant"] == "acme" and claims["scopes"] == ["read"]
     assert claims["fingerprint"] == hash_key(data["key"])
@@ -275,8 +325,9 @@ def test_create_signs_with_the_first_secret_of_the_file(cli, tmp_path, make_apik
     secrets_file = tmp_path / "secrets"
     secrets_file.write_text(f"{OTHER_SECRET}\n{SECRET}\n")
     secrets_file.chmod(0o600)
-    key = cli("create", "--tenant", "t", "--secret-file", str(secrets_file),
-              hidden=(OTHER_SECRET, SECRET)).out.strip()
+    key = cli(
+        "create", "--tenant", "t", "--secret-file", str(secrets_file), hidden=(OTHER_SECRET, SECRET)
+    ).out.strip()
     make_apikee(secret=OTHER_SECRET).verify(key)
     with pytest.raises(ApikeeError) as failure:
         make_apikee(secret=SECRET).verify(key)
@@ -307,8 +358,14 @@ def test_create_without_a_secret_names_apikee_secret(cli):
 
 
 def test_create_warns_about_weak_secrets_and_sensitive_meta(cli):
-    result = cli("create", "--tenant", "t", "--meta", "password=hunter2",
-                 secret=DOC_PLACEHOLDER + "-and-then-some")
+    result = cli(
+        "create",
+        "--tenant",
+        "t",
+        "--meta",
+        "password=hunter2",
+        secret=DOC_PLACEHOLDER + "-and-then-some",
+    )
     assert result.code == 0
     assert "weak signing secret" in result.err
     assert "meta 'password' will be readable" in result.err
@@ -342,8 +399,19 @@ def test_verify_failures_exit_1_with_code_and_message(cli, keys, make_apikee):
     assert forged.code == 1 and forged.err.startswith("INVALID_SIGNATURE: ")
     scope = cli("verify", "--require-scope", "orders:write", key, secret=SECRET)
     assert scope.code == 1 and scope.err.startswith("INSUFFICIENT_SCOPE: ")
-    assert cli("verify", "--require-scope", "orders:write", "--require-scope", "orders:read",
-               "--any-scope", key, secret=SECRET).code == 0
+    assert (
+        cli(
+            "verify",
+            "--require-scope",
+            "orders:write",
+            "--require-scope",
+            "orders:read",
+            "--any-scope",
+            key,
+            secret=SECRET,
+        ).code
+        == 0
+    )
     env = cli("verify", "--env", "staging", key, secret=SECRET)
     assert env.code == 1 and env.err.startswith("WRONG_ENVIRONMENT: ")
     data = cli("verify", "--json", "--now", "+2h", key, secret=SECRET).json()
@@ -355,8 +423,10 @@ def test_verify_with_a_rotation_file(cli, tmp_path, make_apikee):
     secrets_file = tmp_path / "secrets"
     secrets_file.write_text(f"{SECRET}\n{OLD_SECRET}\n")
     secrets_file.chmod(0o600)
-    assert cli("verify", "--secret-file", str(secrets_file), old_key,
-               hidden=(OLD_SECRET, SECRET)).code == 0
+    assert (
+        cli("verify", "--secret-file", str(secrets_file), old_key, hidden=(OLD_SECRET, SECRET)).code
+        == 0
+    )
     assert cli("verify", old_key, secret=SECRET).code == 1
 
 
@@ -407,8 +477,16 @@ def test_hostile_arguments(cli, command):
 
 @pytest.mark.parametrize(
     "claims",
-    [[1, 2, 3], "a string", {"tid": 5}, {"exp": "tomorrow"}, {"scp": "admin"}, {"meta": [1]},
-     {"exp": 1e300}, {"exp": None}],
+    [
+        [1, 2, 3],
+        "a string",
+        {"tid": 5},
+        {"exp": "tomorrow"},
+        {"scp": "admin"},
+        {"meta": [1]},
+        {"exp": 1e300},
+        {"exp": None},
+    ],
     ids=["array", "string", "tid-int", "exp-str", "scp-str", "meta-list", "exp-huge", "exp-null"],
 )
 def test_hostile_claims(cli, claims):
@@ -470,8 +548,9 @@ def tree(tmp_path, keys, make_apikee):
         "live": keys.create("acme-corp", expires_in="30d"),
         "expired": keys.create("old-co", expires_in=datetime(2020, 1, 1, tzinfo=timezone.utc)),
         "forged": make_apikee(secret=OTHER_SECRET).create("evil-corp"),
-        "later": keys.create("later-inc", not_before=datetime(2099, 1, 1, tzinfo=timezone.utc),
-                             expires_in=None),
+        "later": keys.create(
+            "later-inc", not_before=datetime(2099, 1, 1, tzinfo=timezone.utc), expires_in=None
+        ),
     }
     root = tmp_path / "project"
     (root / "src").mkdir(parents=True)
@@ -529,8 +608,13 @@ def test_scan_with_a_secret_tells_live_from_expired_and_forged(cli, tree):
     summary = data["summary"]
     assert summary["failing"] == 4
     assert summary["by_status"] == {
-        "live": 2, "not-yet-valid": 1, "unverifiable": 0, "platform-key": 1, "expired": 1,
-        "forged": 1, "invalid": 0,
+        "live": 2,
+        "not-yet-valid": 1,
+        "unverifiable": 0,
+        "platform-key": 1,
+        "expired": 1,
+        "forged": 1,
+        "invalid": 0,
     }
     assert summary["skipped_binary"] == 1  # logo.png; .git is not even walked
     assert summary["ignored_by_pragma"] == 1
@@ -555,13 +639,35 @@ def test_scan_text_output(cli, tree):
 def test_scan_exclude_and_exit_status(cli, tree):
     root, planted = tree
     hidden = tuple(planted.values()) + (PLATFORM_KEY,)
-    data = cli("scan", "--json", "--exclude", "vendor", "--exclude", "*.env", ".",
-               secret=SECRET, cwd=root, hidden=hidden).json()
+    data = cli(
+        "scan",
+        "--json",
+        "--exclude",
+        "vendor",
+        "--exclude",
+        "*.env",
+        ".",
+        secret=SECRET,
+        cwd=root,
+        hidden=hidden,
+    ).json()
     assert {f["path"] for f in data["findings"]} == {"src/app.py", "docs/notes.md"}
     assert data["summary"]["excluded"] == 2
     # Only an expired and a forged key left: nothing that opens the door, exit 0.
-    result = cli("scan", "--json", "--exclude", "vendor", "--exclude", "src", "--exclude",
-                 "config.env", ".", secret=SECRET, cwd=root, hidden=hidden)
+    result = cli(
+        "scan",
+        "--json",
+        "--exclude",
+        "vendor",
+        "--exclude",
+        "src",
+        "--exclude",
+        "config.env",
+        ".",
+        secret=SECRET,
+        cwd=root,
+        hidden=hidden,
+    )
     assert result.code == 0
     assert sorted(f["status"] for f in result.json()["findings"]) == ["expired", "forged"]
     assert cli("scan", "--exit-zero", ".", secret=SECRET, cwd=root, hidden=hidden).code == 0
@@ -613,9 +719,13 @@ def test_scan_sarif(cli, tree):
         assert res["partialFingerprints"]["primaryLocationLineHash"]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file://")
     assert run["columnKind"] == "utf16CodeUnits"
-    by_uri = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-               r["locations"][0]["physicalLocation"]["region"]["startLine"]): r
-              for r in run["results"]}
+    by_uri = {
+        (
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        ): r
+        for r in run["results"]
+    }
     assert by_uri[("src/app.py", 3)]["ruleId"] == "apikee/live-key"
     assert by_uri[("src/app.py", 3)]["level"] == "error"
     assert by_uri[("docs/notes.md", 1)]["ruleId"] == "apikee/expired-key"
@@ -633,8 +743,9 @@ def test_scan_skips_large_files_with_a_note(cli, tmp_path, keys):
     assert result.code == 0
     assert "big.log" in result.err and "--max-size" in result.err
     assert "No keys found" in result.out
-    data = cli("scan", "--json", "--max-size", "1K", str(tmp_path), secret=SECRET,
-               hidden=(key,)).json()
+    data = cli(
+        "scan", "--json", "--max-size", "1K", str(tmp_path), secret=SECRET, hidden=(key,)
+    ).json()
     assert data["summary"]["skipped_large"] == [str(tmp_path / "big.log")]
 
 
@@ -669,10 +780,11 @@ def test_scan_reads_legacy_messagepack_keys(cli, tmp_path):
     assert payload[0] >= 0x80
     key = signed_key(_core_py, payload)
     (tmp_path / "legacy.txt").write_text(f"key={key}\n")
-    data = cli("scan", "--json", str(tmp_path / "legacy.txt"), secret=SECRET,
-               hidden=(key,)).json()
+    data = cli("scan", "--json", str(tmp_path / "legacy.txt"), secret=SECRET, hidden=(key,)).json()
     (finding,) = data["findings"]
     assert (finding["status"], finding["tenant"], finding["expires_at"]) == (
-        "live", "old-sdk-tenant", None,
+        "live",
+        "old-sdk-tenant",
+        None,
     )
     assert data["summary"]["files_scanned"] == 1

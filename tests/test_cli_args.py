@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 
 import pytest
-
 from support import SECRET, run_cli
 
 
@@ -21,7 +20,8 @@ def key(make_apikee) -> str:
 
 
 @pytest.mark.parametrize(
-    "args", [("--now", "-2h"), ("--now=-2h",), ("--now", "-7200s"), ("--now", "-1d")],
+    "args",
+    [("--now", "-2h"), ("--now=-2h",), ("--now", "-7200s"), ("--now", "-1d")],
     ids=["separate", "equals", "seconds", "days"],
 )
 def test_verify_now_takes_a_negative_duration(key, args):
@@ -74,8 +74,10 @@ def test_create_not_before_at_or_after_expiry_is_a_usage_error(make_apikee):
         pass
     else:  # pragma: no cover - until Apikee.create raises for not_before >= exp
         pytest.xfail("Apikee.create does not reject not_before >= expiry yet")
-    for args in (("--not-before", "+2d", "--expires", "1d"),
-                 ("--not-before", "2030-01-01", "--expires", "2030-01-01T00:00:00Z")):
+    for args in (
+        ("--not-before", "+2d", "--expires", "1d"),
+        ("--not-before", "2030-01-01", "--expires", "2030-01-01T00:00:00Z"),
+    ):
         result = run_cli("create", "--tenant", "t", *args, secret=SECRET)
         assert result.code == 2, result.err
         assert result.out == ""
@@ -88,4 +90,3 @@ def test_create_reports_any_library_value_error_cleanly():
     result = run_cli("create", "--tenant", "t", "--meta", "blob=" + "x" * 9000, secret=SECRET)
     assert result.code == 2
     assert result.out == "" and result.err.startswith("apikee: cannot create the key: ")
-

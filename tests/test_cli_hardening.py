@@ -19,10 +19,9 @@ import socket
 import tempfile
 
 import pytest
+from support import SECRET, run_cli
 
 from apikee._cli.masking import looks_secret
-
-from support import SECRET, run_cli
 
 HANG = 20  # seconds: far more than any of these runs needs, far less than forever
 
@@ -58,8 +57,9 @@ def test_secret_check_given_the_secret_as_an_argument_does_not_echo_it(secret):
 
 
 def test_secret_masks_every_stray_argument_even_a_short_one():
-    result = run_cli("secret", "--check", "hunter2", "--x=swordfish",
-                     hidden=("hunter2", "swordfish"))
+    result = run_cli(
+        "secret", "--check", "hunter2", "--x=swordfish", hidden=("hunter2", "swordfish")
+    )
     assert result.code == 2 and "unrecognized arguments" in result.err
 
 
@@ -86,8 +86,7 @@ def test_secret_file_given_a_secret_does_not_echo_it(secret):
 )
 def test_no_error_message_echoes_a_secret(args):
     secret = STRAY_SECRETS["urlsafe32"]
-    result = run_cli(*(arg.format(secret=secret) for arg in args), secret=SECRET,
-                     hidden=(secret,))
+    result = run_cli(*(arg.format(secret=secret) for arg in args), secret=SECRET, hidden=(secret,))
     assert result.code == 2
 
 
@@ -110,9 +109,16 @@ def test_the_masking_rule_catches_generated_tokens(value):
     "value",
     [
         "/tmp/pytest-of-root/pytest-12/test_secret_file0/secrets.txt",
-        "config/production-secrets.env", "sk-local-dev-secret-change-this",
-        "2026-01-31T12:00:00Z", "+30d", "-1d", "orders:read", "--require-scope",
-        "node_modules/lodash/lodash.min.js", "release-v1-2-3-build-45", "stray-word",
+        "config/production-secrets.env",
+        "sk-local-dev-secret-change-this",
+        "2026-01-31T12:00:00Z",
+        "+30d",
+        "-1d",
+        "orders:read",
+        "--require-scope",
+        "node_modules/lodash/lodash.min.js",
+        "release-v1-2-3-build-45",
+        "stray-word",
     ],
 )
 def test_the_masking_rule_spares_words_and_paths(value):
@@ -169,19 +175,20 @@ def test_scan_reports_special_files_in_folders(fifo, short_dir):
         assert result.code == 0
         assert run_cli("scan", "--strict", short_dir, timeout=HANG).code == 1
         # --exclude still applies to them
-        result = run_cli("scan", "--json", "--exclude", "*.sock", "--exclude", "pipe", short_dir,
-                         timeout=HANG)
+        result = run_cli(
+            "scan", "--json", "--exclude", "*.sock", "--exclude", "pipe", short_dir, timeout=HANG
+        )
         assert _summary(result)["possibly_missed"] == 0
-        result = run_cli("verify", "--secret-file", os.path.join(short_dir, "dev.sock"), "-",
-                         timeout=HANG)
+        result = run_cli(
+            "verify", "--secret-file", os.path.join(short_dir, "dev.sock"), "-", timeout=HANG
+        )
         assert result.code == 2 and "a socket, not a file" in result.err
     finally:
         sock.close()
 
 
 def test_secret_file_fifo_does_not_hang(fifo):
-    result = run_cli("verify", "--secret-file", str(fifo), "-", stdin="apikee_x.y",
-                     timeout=HANG)
+    result = run_cli("verify", "--secret-file", str(fifo), "-", stdin="apikee_x.y", timeout=HANG)
     assert result.code == 2
     assert "holds no secret" in result.err
 
@@ -193,8 +200,16 @@ def test_secret_file_pipe_is_read(keys_on_disk):
     os.write(write_fd, (SECRET + "\n").encode())
     os.close(write_fd)
     try:
-        result = run_cli("verify", "--secret-file", f"/dev/fd/{read_fd}", "-", stdin=key,
-                         hidden=(SECRET, key), timeout=HANG, pass_fds=(read_fd,))
+        result = run_cli(
+            "verify",
+            "--secret-file",
+            f"/dev/fd/{read_fd}",
+            "-",
+            stdin=key,
+            hidden=(SECRET, key),
+            timeout=HANG,
+            pass_fds=(read_fd,),
+        )
     finally:
         os.close(read_fd)
     assert result.code == 0, result.err
@@ -230,8 +245,7 @@ ENCODINGS = {
 def test_scan_reads_utf16_and_utf32_text(tmp_path, keys_on_disk, encode):
     key = keys_on_disk["key"]
     (tmp_path / "settings.ps1").write_bytes(encode(f"# réglages\n$env:API_KEY = '{key}'\n"))
-    result = run_cli("scan", "--json", str(tmp_path), secret=SECRET, hidden=(key,),
-                     timeout=HANG)
+    result = run_cli("scan", "--json", str(tmp_path), secret=SECRET, hidden=(key,), timeout=HANG)
     assert result.code == 1
     data = result.json()
     (finding,) = data["findings"]

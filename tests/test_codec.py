@@ -7,10 +7,9 @@ import array
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import case_id
 
 from apikee._wire import ALPHABET
-
-from support import case_id
 
 
 def wire_encode(data: bytes) -> str:
@@ -96,7 +95,9 @@ def test_largest_signature_has_43_digits(core) -> None:
 # ── accepted and rejected argument types ────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("wrap", [bytes, bytearray, memoryview], ids=["bytes", "bytearray", "memoryview"])
+@pytest.mark.parametrize(
+    "wrap", [bytes, bytearray, memoryview], ids=["bytes", "bytearray", "memoryview"]
+)
 def test_encode_accepts_bytes_like(core, wrap) -> None:
     assert core.b62encode(wrap(b"\x00hello")) == "07tQLFHz"
 
@@ -110,7 +111,9 @@ def test_encode_rejects_non_bytes_with_type_error(core, value) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [b"abc", b"", bytearray(b"abc"), memoryview(b"abc"), None, 0, ["a"], object()], ids=case_id
+    "value",
+    [b"abc", b"", bytearray(b"abc"), memoryview(b"abc"), None, 0, ["a"], object()],
+    ids=case_id,
 )
 def test_decode_rejects_non_str_with_type_error(core, value) -> None:
     with pytest.raises(TypeError):
@@ -200,8 +203,12 @@ def test_compare_different_lengths_is_false(core) -> None:
     assert core.constant_time_compare(b"a" * 32, b"a" * 33) is False
 
 
-@pytest.mark.parametrize("left", [bytes, bytearray, memoryview], ids=["bytes", "bytearray", "memoryview"])
-@pytest.mark.parametrize("right", [bytes, bytearray, memoryview], ids=["bytes", "bytearray", "memoryview"])
+@pytest.mark.parametrize(
+    "left", [bytes, bytearray, memoryview], ids=["bytes", "bytearray", "memoryview"]
+)
+@pytest.mark.parametrize(
+    "right", [bytes, bytearray, memoryview], ids=["bytes", "bytearray", "memoryview"]
+)
 def test_compare_accepts_bytes_like(core, left, right) -> None:
     assert core.constant_time_compare(left(b"secret"), right(b"secret")) is True
     assert core.constant_time_compare(left(b"secret"), right(b"secreT")) is False
@@ -209,7 +216,15 @@ def test_compare_accepts_bytes_like(core, left, right) -> None:
 
 @pytest.mark.parametrize(
     "a, b",
-    [("abc", "abc"), (b"abc", "abc"), ("abc", b"abc"), (None, b""), (b"", None), (1, 1), ([1], [1])],
+    [
+        ("abc", "abc"),
+        (b"abc", "abc"),
+        ("abc", b"abc"),
+        (None, b""),
+        (b"", None),
+        (1, 1),
+        ([1], [1]),
+    ],
     ids=case_id,
 )
 def test_compare_rejects_str_and_other_types(core, a, b) -> None:

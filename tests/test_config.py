@@ -7,11 +7,10 @@ import warnings
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from support import OLD_SECRET, SECRET, case_id, signed_key
 
 import apikee as apikee_module
 from apikee import ApikeeConfigError, ApikeeError, WeakSecretWarning, get_apikee
-
-from support import OLD_SECRET, SECRET, case_id, signed_key
 
 THIRD_SECRET = "9b1d0c1e5f3a47d2a8c6e4b2f0d9c7a5e3b1f9d7c5a3e1b9f7d5c3a1e9b7f5d3"
 EXP = 2_000_000_000
@@ -89,7 +88,14 @@ def test_hex_secret_is_not_hex_decoded(make_apikee, core) -> None:
         (["", OLD_SECRET, "", SECRET, "\t"], 2, OLD_SECRET),
         (lambda: (s for s in [SECRET, "", OLD_SECRET]), 2, SECRET),  # any iterable
     ],
-    ids=["current-blank", "current-spaces", "current-none", "blank-first", "many-blanks", "generator"],
+    ids=[
+        "current-blank",
+        "current-spaces",
+        "current-none",
+        "blank-first",
+        "many-blanks",
+        "generator",
+    ],
 )
 def test_blank_entries_are_dropped(make_apikee, secrets, count, signs_with) -> None:
     apikee = make_apikee(secrets=secrets() if callable(secrets) else secrets)
@@ -99,7 +105,14 @@ def test_blank_entries_are_dropped(make_apikee, secrets, count, signs_with) -> N
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"secret": ""}, {"secret": "   "}, {"secrets": []}, {"secrets": ["", "  ", None]}, {"secret": None}],
+    [
+        {},
+        {"secret": ""},
+        {"secret": "   "},
+        {"secrets": []},
+        {"secrets": ["", "  ", None]},
+        {"secret": None},
+    ],
     ids=["nothing", "empty", "spaces", "empty-list", "blank-list", "none"],
 )
 def test_no_usable_secret_is_a_clear_error(make_apikee, kwargs) -> None:
@@ -127,7 +140,15 @@ def test_blank_env_secret_is_no_secret(make_apikee, monkeypatch) -> None:
         {"secrets": ["\ud800" + SECRET]},
         {"secret": SECRET + "\udfff"},
     ],
-    ids=["str-as-list", "bytes-as-list", "int-entry", "list-entry", "int-secret", "surrogate-list", "surrogate"],
+    ids=[
+        "str-as-list",
+        "bytes-as-list",
+        "int-entry",
+        "list-entry",
+        "int-secret",
+        "surrogate-list",
+        "surrogate",
+    ],
 )
 def test_unusable_secret_values_are_config_errors_without_the_secret(make_apikee, kwargs) -> None:
     with pytest.raises(ApikeeConfigError) as info:
@@ -169,7 +190,9 @@ def test_weak_env_secret_warns(make_apikee, monkeypatch) -> None:
     assert all("weak-env-secret" not in str(w.message) for w in record)
 
 
-@pytest.mark.parametrize("secret", ["x" * 32, "é" * 16, SECRET, "k" * 200], ids=["32-chars", "32-bytes", "hex", "long"])
+@pytest.mark.parametrize(
+    "secret", ["x" * 32, "é" * 16, SECRET, "k" * 200], ids=["32-chars", "32-bytes", "hex", "long"]
+)
 def test_strong_secret_does_not_warn(make_apikee, secret) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -208,7 +231,9 @@ def test_rotation_with_three_secrets_matches_the_last(make_apikee) -> None:
 
 def test_unknown_secret_is_invalid_signature(make_apikee) -> None:
     key = signer(make_apikee, "a completely unrelated but long enough secret!!").create("acme")
-    assert code_of(make_apikee(secrets=[SECRET, OLD_SECRET, THIRD_SECRET]), key) == "INVALID_SIGNATURE"
+    assert (
+        code_of(make_apikee(secrets=[SECRET, OLD_SECRET, THIRD_SECRET]), key) == "INVALID_SIGNATURE"
+    )
 
 
 # ── server-mode settings (accepted for 0.1.2 compatibility; no server mode) ─────────────────
@@ -314,7 +339,9 @@ def test_environment_option(make_apikee) -> None:
 
 def test_environment_option_with_key_lacking_env_claim(make_apikee, core) -> None:
     key = signed_key(core, b'{"tid":"t"}')
-    assert make_apikee(secret=SECRET, environment="production").verify(key).environment == "production"
+    assert (
+        make_apikee(secret=SECRET, environment="production").verify(key).environment == "production"
+    )
     assert code_of(make_apikee(secret=SECRET, environment="staging"), key) == "WRONG_ENVIRONMENT"
 
 
@@ -345,7 +372,11 @@ def test_verify_with_required_scopes(apikee) -> None:
     assert apikee.verify(key, scopes="read").tenant == "acme"  # one scope, not its letters
     assert apikee.verify(key, scopes=["admin", "read"], any_of=True).tenant == "acme"
     assert apikee.verify(key, scopes=[]).tenant == "acme"
-    for required, any_of in ((["admin"], False), (["read", "admin"], False), (["admin", "root"], True)):
+    for required, any_of in (
+        (["admin"], False),
+        (["read", "admin"], False),
+        (["admin", "root"], True),
+    ):
         with pytest.raises(ApikeeError) as info:
             apikee.verify(key, scopes=required, any_of=any_of)
         assert info.value.code == "INSUFFICIENT_SCOPE"
@@ -405,7 +436,10 @@ def test_max_key_length_is_configurable(make_apikee) -> None:
     assert exact.max_key_length == len(key)
     assert exact.verify(key).tenant == "acme"
     assert code_of(make_apikee(secret=SECRET, max_key_length=len(key) - 1), key) == "INVALID_FORMAT"
-    assert code_of(make_apikee(secret=SECRET, max_key_length=len(key) - 1), key.encode()) == "INVALID_FORMAT"
+    assert (
+        code_of(make_apikee(secret=SECRET, max_key_length=len(key) - 1), key.encode())
+        == "INVALID_FORMAT"
+    )
     roomy = make_apikee(secret=SECRET, max_key_length=100_000)
     big = roomy.create("acme", meta={"blob": "x" * 20_000})
     assert roomy.verify(big).meta["blob"] == "x" * 20_000
@@ -459,7 +493,12 @@ def _leaks(text: str) -> list[str]:
 
 def test_repr_shows_no_secret(make_apikee, core) -> None:
     apikee = make_apikee(secrets=[SECRET, OLD_SECRET, THIRD_SECRET])
-    for text in (repr(apikee), str(apikee), repr(apikee._verifier), repr(core.Verifier([SECRET.encode()]))):
+    for text in (
+        repr(apikee),
+        str(apikee),
+        repr(apikee._verifier),
+        repr(core.Verifier([SECRET.encode()])),
+    ):
         assert not _leaks(text), text
     assert "3" in repr(apikee)  # how many secrets, never which
 
@@ -480,7 +519,9 @@ def test_failed_verify_traceback_has_no_secret_and_no_key(make_apikee) -> None:
         text = "".join(traceback.format_exception(info.value))
         assert not _leaks(text), text
         assert key not in text and key[7:40] not in text
-        with_locals = "".join(traceback.TracebackException.from_exception(info.value, capture_locals=True).format())
+        with_locals = "".join(
+            traceback.TracebackException.from_exception(info.value, capture_locals=True).format()
+        )
         assert not _leaks(with_locals)
 
 
@@ -489,7 +530,11 @@ def test_scope_and_time_errors_have_no_secret(apikee) -> None:
     for kwargs in ({}, {"now": 0, "scopes": ["admin"]}):
         with pytest.raises(ApikeeError) as info:
             apikee.verify(key, **kwargs)
-        text = "".join(traceback.format_exception(info.value)) + repr(info.value) + str(info.value.to_dict())
+        text = (
+            "".join(traceback.format_exception(info.value))
+            + repr(info.value)
+            + str(info.value.to_dict())
+        )
         assert not _leaks(text) and key not in text
 
 
@@ -513,7 +558,12 @@ def test_bad_default_expiry_is_a_config_error(make_apikee, value) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"is_revoked": "not callable"}, {"is_revoked": True}, {"environment": 5}, {"environment": b"production"}],
+    [
+        {"is_revoked": "not callable"},
+        {"is_revoked": True},
+        {"environment": 5},
+        {"environment": b"production"},
+    ],
     ids=["is_revoked-str", "is_revoked-bool", "environment-int", "environment-bytes"],
 )
 def test_bad_verification_options_are_config_errors(make_apikee, kwargs) -> None:

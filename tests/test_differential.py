@@ -11,12 +11,11 @@ import json
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from strategies import json_scalars, json_trees
 
 from apikee import ApikeeError
 from apikee._core import load_backend
 from apikee._wire import ALPHABET, PREFIX
-
-from strategies import json_scalars, json_trees
 
 pytestmark = pytest.mark.native
 
@@ -29,7 +28,9 @@ pure = load_backend("pure")
 
 NOW = 1_800_000_000
 secrets_st = st.lists(st.binary(min_size=1, max_size=80), min_size=1, max_size=5)
-json_values = json_trees(json_scalars(st.text()), keys=st.text(max_size=8), max_size=4, max_leaves=12)
+json_values = json_trees(
+    json_scalars(st.text()), keys=st.text(max_size=8), max_size=4, max_leaves=12
+)
 claims_st = st.fixed_dictionaries(
     {},
     optional={
@@ -64,8 +65,17 @@ def _outcome(verifier, key, now=NOW):
     except ApikeeError as exc:
         return ("error", exc.code, exc.message)
     return (
-        "ok", claims.to_dict(), claims.id, claims.tenant, claims.scopes, claims.environment,
-        claims.exp, claims.nbf, claims.raw_key, claims.meta, repr(claims),
+        "ok",
+        claims.to_dict(),
+        claims.id,
+        claims.tenant,
+        claims.scopes,
+        claims.environment,
+        claims.exp,
+        claims.nbf,
+        claims.raw_key,
+        claims.meta,
+        repr(claims),
     )
 
 
@@ -101,7 +111,9 @@ def test_mixed_pairs_round_trip(data: bytes) -> None:
     assert native.b62decode(pure.b62encode(data)) == data
 
 
-@given(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.lists(st.integers(), max_size=2)))
+@given(
+    st.one_of(st.integers(), st.text(max_size=3), st.none(), st.lists(st.integers(), max_size=2))
+)
 def test_codec_type_errors_equal(value) -> None:
     assert _call(native.b62encode, value) == _call(pure.b62encode, value)
     if not isinstance(value, str):
@@ -151,26 +163,62 @@ def test_signed_arbitrary_payloads(payload, secret) -> None:
 
 
 @given(
-    st.sampled_from([
-        b'{"id":"x","tid":"t","scp":["a"],"exp":1800000000}',
-        b'{"tid":"t","meta":{"a":[1,2,{"b":null}],"c":true,"d":false}}',
-        b'{"tid":"Z\\u00fcrich","scp":["a","b"]}',
-        b'  {"tid" : "t" , "scp" : [ ] }  ',
-        b'{"exp":1.8e9}', b'{"exp":-0}', b'{"exp":01}', b'{"a":' + b"[" * 40 + b"]" * 40 + b"}",
-        b'{"tid":"t","tid":"u"}', b'{"x":12345678901234567890}', b'{"x":"\x7f"}', b'{"x":"\t"}',
-        b'{"x":"\xc3\xa9"}', b'{"x":"\xc3"}', b'{"x":NaN}', b'{"exp":Infinity}', b'{"a":1}x',
-        b'{"a":tru}', b'{"a":-}', b'{"a" 1}', b'{,}', b'{"a":1,}', b'[]', b'"s"', b'123',
-        # the one-pass claims reader: unknown names, meta of every type, duplicates, depth
-        b'{"meta":{"a":1},"meta":[1]}', b'{"meta":[1],"meta":{}}', b'{"meta":null}',
-        b'{"meta":"x"}', b'{"\xc3\xa9":1,"tid":"t"}', b'{"\xff":1}', b'{"x":{"y":[true,false,null]}}',
-        b'{"tid":"a","tid":"b","scp":["x"],"scp":["y"]}', b'{"id":1}', b'{"scp":[1]}',
-        b'{"exp":1800000000,"exp":"x"}', b'{"x":"\xc3\xa9","tid":"\xe2\x82\xac"}',
-        b'{"meta":' + b"[" * 30 + b"]" * 30 + b"}", b'{"meta":' + b"[" * 31 + b"]" * 31 + b"}",
-        b'{"meta":' + b"[" * 32 + b"]" * 32 + b"}", b'{"x":' + b"{\"a\":" * 31 + b"1" + b"}" * 31 + b"}",
-        b'{"scp":' + b"[" * 31 + b"]" * 31 + b"}", b'{"scp":' + b"[" * 32 + b"]" * 32 + b"}",
-        b'{"x":123456789012345678}', b'{"x":1234567890123456789}', b'{"x":-0,"y":0}',
-        b'{"meta":{"k":"\t"}}', b'{"x":[1,]}', b'{"x":{"a":1,}}', b'{"x":{1:2}}', b'{} ',
-    ]),
+    st.sampled_from(
+        [
+            b'{"id":"x","tid":"t","scp":["a"],"exp":1800000000}',
+            b'{"tid":"t","meta":{"a":[1,2,{"b":null}],"c":true,"d":false}}',
+            b'{"tid":"Z\\u00fcrich","scp":["a","b"]}',
+            b'  {"tid" : "t" , "scp" : [ ] }  ',
+            b'{"exp":1.8e9}',
+            b'{"exp":-0}',
+            b'{"exp":01}',
+            b'{"a":' + b"[" * 40 + b"]" * 40 + b"}",
+            b'{"tid":"t","tid":"u"}',
+            b'{"x":12345678901234567890}',
+            b'{"x":"\x7f"}',
+            b'{"x":"\t"}',
+            b'{"x":"\xc3\xa9"}',
+            b'{"x":"\xc3"}',
+            b'{"x":NaN}',
+            b'{"exp":Infinity}',
+            b'{"a":1}x',
+            b'{"a":tru}',
+            b'{"a":-}',
+            b'{"a" 1}',
+            b"{,}",
+            b'{"a":1,}',
+            b"[]",
+            b'"s"',
+            b"123",
+            # the one-pass claims reader: unknown names, meta of every type, duplicates, depth
+            b'{"meta":{"a":1},"meta":[1]}',
+            b'{"meta":[1],"meta":{}}',
+            b'{"meta":null}',
+            b'{"meta":"x"}',
+            b'{"\xc3\xa9":1,"tid":"t"}',
+            b'{"\xff":1}',
+            b'{"x":{"y":[true,false,null]}}',
+            b'{"tid":"a","tid":"b","scp":["x"],"scp":["y"]}',
+            b'{"id":1}',
+            b'{"scp":[1]}',
+            b'{"exp":1800000000,"exp":"x"}',
+            b'{"x":"\xc3\xa9","tid":"\xe2\x82\xac"}',
+            b'{"meta":' + b"[" * 30 + b"]" * 30 + b"}",
+            b'{"meta":' + b"[" * 31 + b"]" * 31 + b"}",
+            b'{"meta":' + b"[" * 32 + b"]" * 32 + b"}",
+            b'{"x":' + b'{"a":' * 31 + b"1" + b"}" * 31 + b"}",
+            b'{"scp":' + b"[" * 31 + b"]" * 31 + b"}",
+            b'{"scp":' + b"[" * 32 + b"]" * 32 + b"}",
+            b'{"x":123456789012345678}',
+            b'{"x":1234567890123456789}',
+            b'{"x":-0,"y":0}',
+            b'{"meta":{"k":"\t"}}',
+            b'{"x":[1,]}',
+            b'{"x":{"a":1,}}',
+            b'{"x":{1:2}}',
+            b"{} ",
+        ]
+    ),
     st.binary(min_size=1, max_size=33),
 )
 def test_parser_edge_cases(payload, secret) -> None:
@@ -222,8 +270,21 @@ def test_non_string_inputs_equal() -> None:
         def decode(self, *args):
             return "apikee_x.y"
 
-    for value in [None, 0, 1.5, [], {}, object(), Weird(), bytearray(b"apikee_a.b"),
-                  memoryview(b"apikee_a.b"), Text("nope"), Raw(b"nope"), "", b""]:
+    for value in [
+        None,
+        0,
+        1.5,
+        [],
+        {},
+        object(),
+        Weird(),
+        bytearray(b"apikee_a.b"),
+        memoryview(b"apikee_a.b"),
+        Text("nope"),
+        Raw(b"nope"),
+        "",
+        b"",
+    ]:
         _same([b"s" * 32], value)
 
 
@@ -263,11 +324,19 @@ def test_later_checks_equal(granted, required, any_of, environment, revoke) -> N
     """REVOKED, INSUFFICIENT_SCOPE and WRONG_ENVIRONMENT: same order, codes and messages."""
     payload = json.dumps({"tid": "t", "scp": granted, "env": "production"}).encode()
     key = _key(payload, pure.Verifier([b"s"]).sign(payload))
-    options = {"environment": environment, "is_revoked": (lambda claims: revoke) if revoke else None}
+    options = {
+        "environment": environment,
+        "is_revoked": (lambda claims: revoke) if revoke else None,
+    }
     left = right = None
     for module in (native, pure):
         try:
-            result = ("ok", module.Verifier([b"s"], **options).verify(key, NOW, scopes=required, any_of=any_of).tenant)
+            result = (
+                "ok",
+                module.Verifier([b"s"], **options)
+                .verify(key, NOW, scopes=required, any_of=any_of)
+                .tenant,
+            )
         except ApikeeError as exc:
             result = ("error", exc.code, exc.message)
         left, right = right, result

@@ -11,6 +11,8 @@ with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its client
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from support import OLD_SECRET, SECRET, check_answer, key_headers, request_cases
+
 from apikee import Apikee, ApikeeClaims, ApikeeConfigError
 from apikee import _apikee as apikee_module
 from apikee.fastapi import (
@@ -22,8 +24,6 @@ from apikee.fastapi import (
     get_claims,
     require_scope,
 )
-
-from support import OLD_SECRET, SECRET, check_answer, key_headers, request_cases
 
 
 def add_routes(app: FastAPI) -> FastAPI:
@@ -137,7 +137,11 @@ def test_default_open_paths(apikee, client) -> None:
     assert client.get("/ready").status_code == 401
     assert client.get("/nope").status_code == 401  # an unknown path does not reveal itself
     assert client.app.open_paths == [
-        "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/health"
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/health",
     ]
 
 

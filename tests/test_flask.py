@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask, g
+from support import OLD_SECRET, OTHER_SECRET, SECRET, check_answer, key_headers, request_cases
 
 import apikee.flask as apikee_flask
 from apikee import Apikee, ApikeeConfigError, ApikeeError
 from apikee.flask import apikee_required, get_claims, init_apikee, require_scope
-
-from support import OLD_SECRET, OTHER_SECRET, SECRET, check_answer, key_headers, request_cases
 
 
 def make_app(**options) -> Flask:

@@ -8,12 +8,11 @@ import sys
 import textwrap
 
 import pytest
+from support import SECRET, signed_key
 
 from apikee import ApikeeConfigError, ApikeeError
 from apikee._core import load_backend
 from apikee._options import LARGEST_MAX_KEY_LENGTH, MAX_LEEWAY
-
-from support import SECRET, signed_key
 
 BOTH = ["native", "pure"]
 #: Tests that compare the two implementations directly need both (deselected by --no-native).
@@ -59,13 +58,13 @@ def test_an_over_long_signature_is_rejected_before_the_payload_is_decoded(impl) 
 @pytest.mark.parametrize(
     "key",
     [
-        "apikee_abc." + "z" * 44,            # too many digits
-        "apikee_abc." + "z" * 43,            # 43 digits, wider than 32 bytes
-        "apikee_a!c." + "z" * 44,            # a bad payload character wins over the width
-        "apikee_abc." + "z" * 43 + "!",      # a bad signature character wins too
-        "apikee_0bc." + "z" * 44,            # non-canonical payload wins over the width
-        "apikee_abc.0" + "z" * 43,           # non-canonical signature
-        "apikee_abc.1" + "0" * 42,           # 43 digits that still fit 32 bytes: a bad MAC
+        "apikee_abc." + "z" * 44,  # too many digits
+        "apikee_abc." + "z" * 43,  # 43 digits, wider than 32 bytes
+        "apikee_a!c." + "z" * 44,  # a bad payload character wins over the width
+        "apikee_abc." + "z" * 43 + "!",  # a bad signature character wins too
+        "apikee_0bc." + "z" * 44,  # non-canonical payload wins over the width
+        "apikee_abc.0" + "z" * 43,  # non-canonical signature
+        "apikee_abc.1" + "0" * 42,  # 43 digits that still fit 32 bytes: a bad MAC
     ],
 )
 def test_the_order_of_the_cheap_checks_is_the_same(key) -> None:
@@ -119,7 +118,7 @@ def test_the_largest_options_are_accepted(core) -> None:
 @pytest.mark.parametrize("exp", [0, 1, 1_800_000_000, 1_800_000_000.5, 253402300799])
 @pytest.mark.parametrize("delta", [-1, 0, 1])
 def test_time_window_arithmetic_is_identical(leeway, exp, delta) -> None:
-    payload = ('{"tid":"t","exp":%r,"nbf":%r}' % (exp, exp)).encode()
+    payload = f'{{"tid":"t","exp":{exp!r},"nbf":{exp!r}}}'.encode()
     results = []
     for name in BOTH:
         core = load_backend(name)
@@ -132,8 +131,21 @@ def test_time_window_arithmetic_is_identical(leeway, exp, delta) -> None:
 
 
 @native_and_pure
-@pytest.mark.parametrize("now", [10**400, -(10**400), 2**1100, float("inf"), float("-inf"),
-                                 float("nan"), "0", None.__class__, b"1"], ids=repr)
+@pytest.mark.parametrize(
+    "now",
+    [
+        10**400,
+        -(10**400),
+        2**1100,
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        "0",
+        None.__class__,
+        b"1",
+    ],
+    ids=repr,
+)
 def test_now_out_of_range_is_the_documented_type_error(now) -> None:
     payload = b'{"tid":"t","exp":1}'
     results = []

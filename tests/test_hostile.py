@@ -15,12 +15,11 @@ import msgpack
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from strategies import json_scalars, json_trees
+from support import OLD_SECRET, SECRET, case_id, signed_key
 
 from apikee import ApikeeError, ErrorCode, hash_key
 from apikee._wire import ALPHABET, MAX_TIMESTAMP
-
-from strategies import json_scalars, json_trees
-from support import OLD_SECRET, SECRET, case_id, signed_key
 
 NOW = 1_800_000_000
 CODES = {v for k, v in vars(ErrorCode).items() if k.isupper()}
@@ -47,7 +46,9 @@ def roomy(make_apikee):
 def valid_keys(verifier, core) -> list[str]:
     keys = [
         verifier.create("acme", scopes=["read", "write"]),
-        verifier.create("Zürich \U0001f600", meta={"plan": "pro", "n": [1, 2.5, None]}, expires_in=None),
+        verifier.create(
+            "Zürich \U0001f600", meta={"plan": "pro", "n": [1, 2.5, None]}, expires_in=None
+        ),
         verifier.create("", environment="staging", not_before=0),
     ]
     for i in range(20_000):  # and one whose signature has a leading zero byte (~1 in 256)
@@ -109,7 +110,10 @@ def test_arbitrary_text_after_the_prefix(verifier, text: str) -> None:
         assert result == "INVALID_FORMAT"
 
 
-@given(payload=st.text(ALPHABET, min_size=1, max_size=120), signature=st.text(ALPHABET, min_size=1, max_size=60))
+@given(
+    payload=st.text(ALPHABET, min_size=1, max_size=120),
+    signature=st.text(ALPHABET, min_size=1, max_size=60),
+)
 def test_well_formed_forgeries_are_rejected(verifier, payload: str, signature: str) -> None:
     result = code_of(verifier, f"apikee_{payload}.{signature}")
     if payload[0] == "0" or signature[0] == "0":
@@ -216,7 +220,9 @@ NON_STRINGS = [
 
 
 NON_STRING_IDS = [f"{i}-{type(make()).__name__}" for i, make in enumerate(NON_STRINGS[:-3])] + [
-    "pretends-to-be-str", "pretends-to-be-bytes", "raising-class"
+    "pretends-to-be-str",
+    "pretends-to-be-bytes",
+    "raising-class",
 ]
 
 
@@ -237,9 +243,27 @@ def test_none_and_empty_are_missing_key(verifier) -> None:
 
 def _str_subclasses():
     overrides = [
-        "startswith", "partition", "split", "encode", "isascii", "translate", "__len__",
-        "__getitem__", "__iter__", "__contains__", "__eq__", "__hash__", "__str__", "__bool__",
-        "__add__", "__format__", "__repr__", "find", "index", "count", "strip",
+        "startswith",
+        "partition",
+        "split",
+        "encode",
+        "isascii",
+        "translate",
+        "__len__",
+        "__getitem__",
+        "__iter__",
+        "__contains__",
+        "__eq__",
+        "__hash__",
+        "__str__",
+        "__bool__",
+        "__add__",
+        "__format__",
+        "__repr__",
+        "find",
+        "index",
+        "count",
+        "strip",
     ]
     for name in overrides:
         yield pytest.param(type(f"Str_{name}", (str,), {name: _boom}), id=f"str-{name}")
@@ -247,9 +271,25 @@ def _str_subclasses():
 
 def _bytes_subclasses():
     overrides = [
-        "startswith", "partition", "split", "decode", "isascii", "translate", "__len__",
-        "__getitem__", "__iter__", "__contains__", "__eq__", "__hash__", "__str__", "__bool__",
-        "__bytes__", "__add__", "find", "index", "strip",
+        "startswith",
+        "partition",
+        "split",
+        "decode",
+        "isascii",
+        "translate",
+        "__len__",
+        "__getitem__",
+        "__iter__",
+        "__contains__",
+        "__eq__",
+        "__hash__",
+        "__str__",
+        "__bool__",
+        "__bytes__",
+        "__add__",
+        "find",
+        "index",
+        "strip",
     ]
     for name in overrides:
         yield pytest.param(type(f"Bytes_{name}", (bytes,), {name: _boom}), id=f"bytes-{name}")
@@ -332,9 +372,22 @@ CONFUSABLES = {
 }
 
 MUTATION_KINDS = [
-    "insert", "insert-alnum", "delete", "replace", "replace-alnum", "swap-fields", "zeros-payload",
-    "zeros-signature", "truncate", "duplicate-dot", "confusable", "flip-case", "append-space",
-    "prepend-space", "extra-dot-field", "nul",
+    "insert",
+    "insert-alnum",
+    "delete",
+    "replace",
+    "replace-alnum",
+    "swap-fields",
+    "zeros-payload",
+    "zeros-signature",
+    "truncate",
+    "duplicate-dot",
+    "confusable",
+    "flip-case",
+    "append-space",
+    "prepend-space",
+    "extra-dot-field",
+    "nul",
 ]
 
 
@@ -451,13 +504,21 @@ def test_targeted_mutations(verifier, valid_keys) -> None:
         }
         for candidate, code in cases.items():
             assert code_of(verifier, candidate, now=None) == code, candidate
-            assert code_of(verifier, candidate.encode("utf-8", "surrogatepass"), now=None) == code, candidate
+            assert (
+                code_of(verifier, candidate.encode("utf-8", "surrogatepass"), now=None) == code
+            ), candidate
 
 
 def test_error_messages_never_contain_the_key(verifier, valid_keys) -> None:
     key = valid_keys[0]
     payload, _, signature = key[7:].partition(".")
-    for candidate in (key[:-1], "0" + key[7:], key + "\n", f"apikee_{signature}.{payload}", key + "x" * 9000):
+    for candidate in (
+        key[:-1],
+        "0" + key[7:],
+        key + "\n",
+        f"apikee_{signature}.{payload}",
+        key + "x" * 9000,
+    ):
         try:
             verifier.verify(candidate)
         except ApikeeError as exc:
@@ -573,15 +634,25 @@ HOSTILE_PAYLOADS = [
     ("unknown-claims", b'{"iss":"x","aud":[1,{"a":null}],"exp2":"y"}', "valid"),
     ("unknown-huge-float", b'{"x":1e999}', "DECODE_ERROR"),
     ("escaped-nul", b'{"tid":"a\\u0000b"}', "valid"),
-    ("lone-surrogate-escape", b'{"tid":"\\ud800","scp":["\\udfff"],"meta":{"\\udc80":"\\ud83d"}}', "valid"),
+    (
+        "lone-surrogate-escape",
+        b'{"tid":"\\ud800","scp":["\\udfff"],"meta":{"\\udc80":"\\ud83d"}}',
+        "valid",
+    ),
     ("surrogate-pair-escape", b'{"tid":"\\ud83d\\ude00"}', "valid"),
     ("duplicate-keys", b'{"tid":"first","tid":"last"}', "valid"),
     ("duplicate-exp-last-wins-valid", b'{"exp":1,"exp":1900000000}', "valid"),
     ("msgpack-minimal", b"\x80", "valid"),
-    ("msgpack-bin-in-meta", msgpack.packb({"meta": {"a": b"\x00"}}, use_bin_type=True),
-     "DECODE_ERROR"),
-    ("msgpack-ext-in-meta", msgpack.packb({"meta": {"a": msgpack.ExtType(5, b"x")}}),
-     "DECODE_ERROR"),
+    (
+        "msgpack-bin-in-meta",
+        msgpack.packb({"meta": {"a": b"\x00"}}, use_bin_type=True),
+        "DECODE_ERROR",
+    ),
+    (
+        "msgpack-ext-in-meta",
+        msgpack.packb({"meta": {"a": msgpack.ExtType(5, b"x")}}),
+        "DECODE_ERROR",
+    ),
     ("msgpack-nan-in-meta", msgpack.packb({"meta": {"a": float("nan")}}), "DECODE_ERROR"),
     ("msgpack-float32-exp", b"\x81\xa3exp\xca" + bytes.fromhex("4ee2329b"), "valid"),
     ("msgpack-duplicate-keys", b"\x82\xa3tid\xa1a\xa3tid\xa1b", "valid"),
@@ -589,7 +660,9 @@ HOSTILE_PAYLOADS = [
 
 
 @pytest.mark.parametrize(
-    "payload, expected", [(p, e) for _, p, e in HOSTILE_PAYLOADS], ids=[n for n, _, _ in HOSTILE_PAYLOADS]
+    "payload, expected",
+    [(p, e) for _, p, e in HOSTILE_PAYLOADS],
+    ids=[n for n, _, _ in HOSTILE_PAYLOADS],
 )
 def test_signed_hostile_payload(roomy, core, payload: bytes, expected: str) -> None:
     assert payload[:1] != b"\x00"
@@ -643,7 +716,12 @@ def test_signed_payload_values(roomy, core) -> None:
     assert type(claims_of(b'{"exp":1800000000}').exp) is int
     assert claims_of(b'{"nbf":-0.0}').nbf == 0
     minimal = claims_of(b"{}")
-    assert (minimal.id, minimal.tenant, minimal.scopes, minimal.environment) == ("", "", [], "production")
+    assert (minimal.id, minimal.tenant, minimal.scopes, minimal.environment) == (
+        "",
+        "",
+        [],
+        "production",
+    )
     assert minimal.exp is None and minimal.nbf is None and dict(minimal.meta) == {}
     assert minimal.to_dict() == {}
     assert claims_of(b'{"iss":"x"}').to_dict() == {"iss": "x"}
@@ -730,7 +808,17 @@ timestamps = st.one_of(
     st.integers(-3, MAX_TIMESTAMP + 3),
     st.floats(-1.0, MAX_TIMESTAMP + 1.0, allow_nan=False),
     st.sampled_from(
-        [0, -0.0, 5e-324, MAX_TIMESTAMP, float(MAX_TIMESTAMP), MAX_TIMESTAMP + 1, MAX_TIMESTAMP + 0.5, True, False]
+        [
+            0,
+            -0.0,
+            5e-324,
+            MAX_TIMESTAMP,
+            float(MAX_TIMESTAMP),
+            MAX_TIMESTAMP + 1,
+            MAX_TIMESTAMP + 0.5,
+            True,
+            False,
+        ]
     ),
 )
 claim_values = {
@@ -751,7 +839,11 @@ def claim_dicts(draw):
     return {name: draw(claim_values[name]) for name in sorted(names)}
 
 
-@given(claims=st.one_of(claim_dicts(), json_values), now=st.integers(0, MAX_TIMESTAMP), compact=st.booleans())
+@given(
+    claims=st.one_of(claim_dicts(), json_values),
+    now=st.integers(0, MAX_TIMESTAMP),
+    compact=st.booleans(),
+)
 def test_signed_json_payloads_match_the_model(roomy, core, claims, now, compact) -> None:
     separators = (",", ":") if compact else (", ", ": ")
     payload = json.dumps(claims, separators=separators, allow_nan=False).encode()
@@ -803,7 +895,9 @@ def _nested_meta_msgpack(depth: int) -> bytes:
     return b"\x81\xa4meta\x81\xa1a" + b"\x91" * depth + b"\x90"
 
 
-@pytest.mark.parametrize("encode", [_nested_meta_json, _nested_meta_msgpack], ids=["json", "msgpack"])
+@pytest.mark.parametrize(
+    "encode", [_nested_meta_json, _nested_meta_msgpack], ids=["json", "msgpack"]
+)
 @pytest.mark.parametrize("depth", [10, 100, 300, 600, 900])
 def test_nested_meta_is_either_rejected_or_fully_usable(roomy, core, encode, depth) -> None:
     key = signed_key(core, encode(depth))
@@ -812,7 +906,9 @@ def test_nested_meta_is_either_rejected_or_fully_usable(roomy, core, encode, dep
         try:
             _claims_are_usable(result, key)
         except RecursionError:
-            pytest.fail(f"verify() accepted nesting depth {depth} that the claims object cannot handle")
+            pytest.fail(
+                f"verify() accepted nesting depth {depth} that the claims object cannot handle"
+            )
     else:
         assert result == "DECODE_ERROR"
 
@@ -852,7 +948,9 @@ def test_nesting_outcome_does_not_depend_on_the_callers_stack(roomy, core, depth
     ],
     ids=["300-digit-exp", "5000-digit-exp", "5000-digit-meta"],
 )
-def test_big_integers_do_not_depend_on_the_int_digit_limit(roomy, core, limit, payload, expected) -> None:
+def test_big_integers_do_not_depend_on_the_int_digit_limit(
+    roomy, core, limit, payload, expected
+) -> None:
     key = signed_key(core, payload)
     saved = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(limit)

@@ -7,20 +7,23 @@ import pathlib
 import sys
 
 import pytest
+from support import SECRET, signed_key
 
 from apikee import ApikeeError, _msgpack
 
-from support import SECRET, signed_key
-
 VECTORS = [
     json.loads(line)
-    for line in (pathlib.Path(__file__).parent / "vectors-reference-0.1.2.jsonl").read_text().splitlines()
+    for line in (pathlib.Path(__file__).parent / "vectors-reference-0.1.2.jsonl")
+    .read_text()
+    .splitlines()
     if line.strip()
 ]
 MSGPACK_VALID = next(
     v
     for v in VECTORS
-    if v["source"] == "ref-python-msgpack" and v["expect"] == "valid" and v.get("claims", {}).get("meta")
+    if v["source"] == "ref-python-msgpack"
+    and v["expect"] == "valid"
+    and v.get("claims", {}).get("meta")
 )
 MSGPACK_WRONG_SECRET = next(
     v for v in VECTORS if v["source"] == "ref-python-msgpack" and v["expect"] == "INVALID_SIGNATURE"
@@ -100,7 +103,9 @@ def test_msgpack_comes_back_after_the_reset(make_apikee) -> None:
     assert verify(make_apikee, MSGPACK_VALID).to_dict() == MSGPACK_VALID["claims"]
 
 
-def test_every_valid_msgpack_vector_fails_the_same_way_without_msgpack(make_apikee, msgpack_missing) -> None:
+def test_every_valid_msgpack_vector_fails_the_same_way_without_msgpack(
+    make_apikee, msgpack_missing
+) -> None:
     vectors = [v for v in VECTORS if v["source"] == "ref-python-msgpack" and v["expect"] == "valid"]
     assert vectors
     for vector in vectors:

@@ -76,15 +76,26 @@ def _implementation_in_subprocess(env_value: str | None) -> str:
         env["APIKEE_NO_EXTENSIONS"] = env_value
     out = subprocess.run(
         [sys.executable, "-c", "import apikee; print(apikee.IMPLEMENTATION)"],
-        env=env, capture_output=True, text=True, check=True, cwd=os.path.dirname(__file__),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(__file__),
     )
     return out.stdout.strip()
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, "native"), ("", "native"), ("0", "native"), ("false", "native"), ("1", "pure"),
-     ("yes", "pure"), ("TRUE", "pure")],
+    [
+        (None, "native"),
+        ("", "native"),
+        ("0", "native"),
+        ("false", "native"),
+        ("1", "pure"),
+        ("yes", "pure"),
+        ("TRUE", "pure"),
+    ],
 )
 def test_switch_in_a_fresh_interpreter(value: str | None, expected: str) -> None:
     assert _implementation_in_subprocess(value) == expected
@@ -106,14 +117,23 @@ def _prose(doc: str | None) -> str:
 def test_twins_have_the_same_public_names_and_docstrings(native) -> None:
     pure = _core.load_backend("pure")
     assert native.__all__ == pure.__all__
-    members = ("verify", "sign", "has_scopes", "to_dict", "expires_at", "not_before", "meta",
-               "max_key_length", "leeway")
+    members = (
+        "verify",
+        "sign",
+        "has_scopes",
+        "to_dict",
+        "expires_at",
+        "not_before",
+        "meta",
+        "max_key_length",
+        "leeway",
+    )
     for name in pure.__all__:
         left, right = getattr(native, name), getattr(pure, name)
         assert _prose(left.__doc__) == _prose(right.__doc__), name
         for member in members if isinstance(right, type) else ():
             if hasattr(right, member):
                 assert hasattr(left, member), (name, member)
-                assert _prose(getattr(left, member).__doc__) == _prose(getattr(right, member).__doc__), (
-                    name, member
-                )
+                assert _prose(getattr(left, member).__doc__) == _prose(
+                    getattr(right, member).__doc__
+                ), (name, member)

@@ -15,10 +15,10 @@ import warnings
 from types import ModuleType
 
 import pytest
-
-from apikee import Apikee
 from readme_examples import examples, write
 from support import SECRET
+
+from apikee import Apikee
 
 with warnings.catch_warnings():  # newer Starlette prefers httpx2 for its client; httpx still works
     warnings.simplefilter("ignore")
@@ -52,7 +52,9 @@ def test_the_checked_examples_are_there() -> None:
 
 def test_quickstart_runs(written) -> None:
     done = subprocess.run(
-        [sys.executable, str(written["readme_quickstart"])], capture_output=True, text=True,
+        [sys.executable, str(written["readme_quickstart"])],
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
@@ -83,7 +85,8 @@ def test_starlette_example(written, monkeypatch, key) -> None:
     name = next(n for n in written if n.startswith("readme_starlette"))
     client = TestClient(load(written[name], monkeypatch).app)
     assert client.get("/orders", headers={"x-api-key": key}).json() == {
-        "tenant": "acme", "scopes": ["orders:read"]
+        "tenant": "acme",
+        "scopes": ["orders:read"],
     }
     assert client.get("/whoami", headers={"x-api-key": key}).json()["tenant"] == "acme"
     assert client.get("/orders", headers={"x-api-key": "apikee_nope.nope"}).status_code == 401
@@ -93,7 +96,8 @@ def test_starlette_example(written, monkeypatch, key) -> None:
 def test_flask_example(written, monkeypatch, key) -> None:
     client = load(written["readme_flask_app"], monkeypatch).app.test_client()
     assert client.get("/orders", headers={"x-api-key": key}).get_json() == {
-        "scopes": ["orders:read"], "tenant": "acme"
+        "scopes": ["orders:read"],
+        "tenant": "acme",
     }
     assert client.get("/whoami", headers={"x-api-key": key}).get_json()["tenant"] == "acme"
     denied = client.delete("/orders/7", headers={"x-api-key": key})
@@ -104,7 +108,9 @@ def test_flask_example(written, monkeypatch, key) -> None:
 
 def test_revoking_keys_runs(written) -> None:
     done = subprocess.run(
-        [sys.executable, str(written["readme_revoking_keys"])], capture_output=True, text=True,
+        [sys.executable, str(written["readme_revoking_keys"])],
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr

@@ -70,8 +70,9 @@ def test_starlette_middleware_with_the_bound_apikee(issuer) -> None:
     async def data(request: Request) -> JSONResponse:
         return JSONResponse({"tenant": request.state.apikee.tenant})
 
-    app = Starlette(routes=[Route("/data", data)],
-                    middleware=[Middleware(ApikeeMiddleware, apikee=issuer)])
+    app = Starlette(
+        routes=[Route("/data", data)], middleware=[Middleware(ApikeeMiddleware, apikee=issuer)]
+    )
     client = TestClient(app)
     key = issuer.create("acme")
     assert client.get("/data", headers={"x-api-key": key}).status_code == 200
@@ -108,8 +109,13 @@ def test_flask_and_wsgi(issuer, store_url) -> None:
 def test_an_unreachable_store_fails_closed_with_503(make_apikee) -> None:
     # Nothing listens on port 1: the snapshot never loads, and past max_staleness every
     # verification is refused with 503 (fail_open=False), never an exception to the app.
-    apikee = make_apikee(secret=SECRET, store="redis://:s3cretpw@127.0.0.1:1/0", fail_open=False,
-                         server_timeout=0.2, max_staleness=0.3)
+    apikee = make_apikee(
+        secret=SECRET,
+        store="redis://:s3cretpw@127.0.0.1:1/0",
+        fail_open=False,
+        server_timeout=0.2,
+        max_staleness=0.3,
+    )
     try:
         key = apikee.create("acme")
         time.sleep(0.4)
@@ -137,6 +143,8 @@ def test_an_unreachable_store_fails_open_by_default(make_apikee) -> None:
     apikee = make_apikee(secret=SECRET, store="redis://127.0.0.1:1/0", server_timeout=0.2)
     try:
         key = apikee.create("acme")
-        assert apikee.verify(key).tenant == "acme"  # the last (empty) snapshot: verification goes on
+        assert (
+            apikee.verify(key).tenant == "acme"
+        )  # the last (empty) snapshot: verification goes on
     finally:
         apikee.close()

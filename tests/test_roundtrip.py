@@ -12,12 +12,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import json_scalars, json_trees
+from support import OLD_SECRET, SECRET, case_id
 
 from apikee import ApikeeError, KeyOptions
 from apikee._wire import ALPHABET, MAX_TIMESTAMP
-
-from strategies import json_scalars, json_trees
-from support import OLD_SECRET, SECRET, case_id
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -25,7 +24,9 @@ BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
 unicode_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
 json_values = json_trees(
     json_scalars(
-        unicode_text, integers=st.integers(min_value=-(2**70), max_value=2**70), allow_infinity=False
+        unicode_text,
+        integers=st.integers(min_value=-(2**70), max_value=2**70),
+        allow_infinity=False,
     ),
     keys=unicode_text,
     max_size=4,
@@ -49,7 +50,9 @@ def signature_bytes(core, key: str) -> bytes:
 
 
 @given(tenant=unicode_text, scopes=scope_lists, meta=json_objects, environment=unicode_text)
-def test_create_then_verify_round_trips_every_claim(issuer, tenant, scopes, meta, environment) -> None:
+def test_create_then_verify_round_trips_every_claim(
+    issuer, tenant, scopes, meta, environment
+) -> None:
     key = issuer.create(tenant, scopes=scopes, meta=meta, environment=environment)
     claims = issuer.verify(key)
     assert claims.tenant == tenant
@@ -99,7 +102,7 @@ def test_lone_surrogates_anywhere_are_refused_at_create(apikee, kwargs) -> None:
 
 
 def test_tenant_with_control_characters_and_astral_plane(apikee) -> None:
-    tenant = "a\x00b\n\"c\\d\u2028\U0001f600\ufeff"
+    tenant = 'a\x00b\n"c\\d\u2028\U0001f600\ufeff'
     claims = apikee.verify(apikee.create(tenant))
     assert claims.tenant == tenant
 
@@ -189,7 +192,10 @@ def test_keys_that_never_expire(apikee, never) -> None:
         (datetime(2031, 5, 17, 12, 30, 15), 1936787415),  # naive = UTC
         (datetime(2031, 5, 17, 12, 30, 15, tzinfo=timezone.utc), 1936787415),
         (datetime(2031, 5, 17, 14, 30, 15, tzinfo=timezone(timedelta(hours=2))), 1936787415),
-        (datetime(2031, 5, 17, 7, 0, 15, tzinfo=timezone(timedelta(hours=-5, minutes=-30))), 1936787415),
+        (
+            datetime(2031, 5, 17, 7, 0, 15, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+            1936787415,
+        ),
         (datetime(9999, 12, 31, 23, 59, 59), MAX_TIMESTAMP),
     ],
     ids=["naive", "utc", "plus2", "minus0530", "year9999"],
@@ -205,7 +211,23 @@ def test_absolute_datetime_expiry(apikee, when, expected) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "90", "d", "90x", "-1d", "1.5h", "90 days", "1y", "٣d", "never!", [], {}, object(), True, b"90d"],
+    [
+        "",
+        "90",
+        "d",
+        "90x",
+        "-1d",
+        "1.5h",
+        "90 days",
+        "1y",
+        "٣d",
+        "never!",
+        [],
+        {},
+        object(),
+        True,
+        b"90d",
+    ],
     ids=case_id,
 )
 def test_unusable_expiry_is_refused_at_create(apikee, bad) -> None:
@@ -429,12 +451,16 @@ def reference():
         sys.path.remove(str(BENCHMARKS))
     module = load_reference()
     if module is None:
-        pytest.skip(f"apikee 0.1.2 is not installed in {reference_dir()}; install it with: {REFERENCE_INSTALL}")
+        pytest.skip(
+            f"apikee 0.1.2 is not installed in {reference_dir()}; install it with: {REFERENCE_INSTALL}"
+        )
     return module
 
 
 @given(tenant=unicode_text, scopes=scope_lists, meta=json_objects, environment=unicode_text)
-def test_our_keys_verify_in_0_1_2(issuer, core, reference, tenant, scopes, meta, environment) -> None:
+def test_our_keys_verify_in_0_1_2(
+    issuer, core, reference, tenant, scopes, meta, environment
+) -> None:
     key = issuer.create(tenant, scopes=scopes, meta=meta, environment=environment)
     old = reference.Apikee(secrets=[SECRET])
     if len(signature_bytes(core, key)) < 32:  # 0.1.2's own bug (SPEC section 4)
@@ -452,8 +478,12 @@ def test_our_keys_verify_in_0_1_2(issuer, core, reference, tenant, scopes, meta,
 
 def test_our_key_with_every_option_verifies_in_0_1_2(apikee, reference) -> None:
     key = apikee.create(
-        "Zürich Bäckerei", scopes=["read", "write"], expires_in="1w", meta={"plan": "pro", "n": [1, 2]},
-        environment="staging", not_before=datetime(2020, 1, 1),
+        "Zürich Bäckerei",
+        scopes=["read", "write"],
+        expires_in="1w",
+        meta={"plan": "pro", "n": [1, 2]},
+        environment="staging",
+        not_before=datetime(2020, 1, 1),
     )
     claims = reference.Apikee(secrets=[SECRET]).verify(key)
     assert claims.tenant == "Zürich Bäckerei"
@@ -470,7 +500,9 @@ def test_0_1_2_rejects_a_short_signature_that_we_accept(apikee, core, reference)
 
 @given(tenant=unicode_text, scopes=scope_lists, meta=json_objects)
 def test_0_1_2_keys_verify_here(issuer, reference, tenant, scopes, meta) -> None:
-    key = reference.Apikee(secret=OLD_SECRET).create(tenant, scopes=scopes, meta=meta, expires_in=timedelta(hours=1))
+    key = reference.Apikee(secret=OLD_SECRET).create(
+        tenant, scopes=scopes, meta=meta, expires_in=timedelta(hours=1)
+    )
     claims = issuer.verify(key)  # OLD_SECRET is the second secret of the fixture: rotation
     assert claims.tenant == tenant
     assert claims.scopes == scopes

@@ -33,6 +33,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from support import FUTURE, OLD_SECRET, OTHER_SECRET, PAST, SECRET, check_answer, request_cases
 from werkzeug.serving import make_server
 
 from apikee import Apikee
@@ -40,8 +41,6 @@ from apikee.asgi import ApikeeMiddleware
 from apikee.fastapi import ApikeeDepends, SecuredFastAPI, require_scope
 from apikee.flask import get_claims, init_apikee
 from apikee.flask import require_scope as flask_require_scope
-
-from support import FUTURE, OLD_SECRET, OTHER_SECRET, PAST, SECRET, check_answer, request_cases
 
 pytestmark = pytest.mark.slow
 

@@ -54,8 +54,15 @@ def test_writing_again_replaces(store: Store) -> None:
 
 
 def test_records_round_trip_exactly(store: Store) -> None:
-    record = Revocation("tenant", "t|w:e \u00e9\n", reason="r|\"x\"", revoked_at=1.25, host="h1",
-                        expires_at=None, issued_before=99.5)
+    record = Revocation(
+        "tenant",
+        "t|w:e \u00e9\n",
+        reason='r|"x"',
+        revoked_at=1.25,
+        host="h1",
+        expires_at=None,
+        issued_before=99.5,
+    )
     other = Revocation("id", new_key_id(), expires_at=time.time() + 3600, host="h2")
     store.add(record)
     store.add(other)
@@ -74,7 +81,9 @@ def test_version_and_changes(store: Store) -> None:
     changes = store.changes_since(start)
     if changes is not None:  # Redis delivers changes over pub/sub instead
         assert [(c.version.counter, c.value, c.record is None) for c in changes] == [
-            (start.counter + 1, "a", False), (start.counter + 2, "a", True)]
+            (start.counter + 1, "a", False),
+            (start.counter + 2, "a", True),
+        ]
     assert store.changes_since(after) == []
     assert store.changes_since(StoreVersion("another-epoch", after.counter)) is None
 

@@ -28,8 +28,16 @@ def test_sigkill_under_readers_then_restart(redis_server: RedisServer) -> None: 
     revocations = Revocations(redis_server.url, server_timeout=SERVER_TIMEOUT, backoff_max=0.3)
     for key_id in revoked:
         revocations.revoke_id(key_id)
-    children = [Child(redis_server.url, revoked=revoked, expect=[late], duration=90,
-                      server_timeout=SERVER_TIMEOUT) for _ in range(READERS)]
+    children = [
+        Child(
+            redis_server.url,
+            revoked=revoked,
+            expect=[late],
+            duration=90,
+            server_timeout=SERVER_TIMEOUT,
+        )
+        for _ in range(READERS)
+    ]
     try:
         for child in children:
             assert child.wait("ready", timeout=30) is not None
@@ -72,8 +80,9 @@ def test_an_outage_at_startup_then_the_server_comes_up(redis_server: RedisServer
     revocations.revoke_id("before")
     revocations.close()
     redis_server.stop()
-    with RevocationSnapshot(redis_server.url, server_timeout=SERVER_TIMEOUT,
-                            backoff_max=0.3) as snapshot:
+    with RevocationSnapshot(
+        redis_server.url, server_timeout=SERVER_TIMEOUT, backoff_max=0.3
+    ) as snapshot:
         assert snapshot.start(wait=SERVER_TIMEOUT + 5) is False
         assert snapshot.ids == frozenset() and snapshot.status()["healthy"] is False
         redis_server.restart()

@@ -51,8 +51,14 @@ def test_invalid_records(kwargs: dict[str, object], error: type[Exception]) -> N
 
 
 def test_numbers_become_floats_and_round_trip() -> None:
-    record = Revocation("tenant", "acme|corp:eu \u00e9", reason="leak \"x\"", revoked_at=10,
-                        host="h", issued_before=20)
+    record = Revocation(
+        "tenant",
+        "acme|corp:eu \u00e9",
+        reason='leak "x"',
+        revoked_at=10,
+        host="h",
+        issued_before=20,
+    )
     assert isinstance(record.revoked_at, float) and record.issued_before == 20.0
     assert Revocation.from_json(record.to_json()) == record
     assert json.loads(record.to_json())["value"] == "acme|corp:eu \u00e9"
@@ -67,6 +73,7 @@ def test_numbers_become_floats_and_round_trip() -> None:
 
 def dataclass_frozen_error() -> type[Exception]:
     import dataclasses
+
     return dataclasses.FrozenInstanceError
 
 

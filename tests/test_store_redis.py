@@ -93,8 +93,9 @@ def test_key_prefixes_keep_stores_apart(redis_server: RedisServer) -> None:  # n
 def test_a_server_that_stops_answering(redis_server: RedisServer) -> None:  # noqa: F811
     timeout = 0.5
     revoked = new_key_id()
-    store = RedisStore(parse_store_url(redis_server.url), server_timeout=timeout,
-                       heartbeat_interval=0.2)
+    store = RedisStore(
+        parse_store_url(redis_server.url), server_timeout=timeout, heartbeat_interval=0.2
+    )
     with Revocations(store, backoff_max=0.2) as revocations:
         revocations.revoke_id(revoked)
         snapshot = revocations.snapshot

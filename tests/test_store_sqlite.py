@@ -40,8 +40,10 @@ def test_revoke_in_another_process_seen_here(sqlite_url: str) -> None:  # noqa: 
     key_id = new_key_id()
     with RevocationSnapshot(sqlite_url) as snapshot:
         snapshot.start(wait=5)
-        code = ("import sys; from apikee._store import Revocations\n"
-                "with Revocations(sys.argv[1]) as r: r.revoke_id(sys.argv[2], reason='cli')\n")
+        code = (
+            "import sys; from apikee._store import Revocations\n"
+            "with Revocations(sys.argv[1]) as r: r.revoke_id(sys.argv[2], reason='cli')\n"
+        )
         subprocess.run([sys.executable, "-c", code, sqlite_url, key_id], check=True, timeout=60)
         assert wait_for(lambda: key_id in snapshot.ids)
         (record,) = snapshot.store.list()
@@ -78,7 +80,9 @@ def test_a_held_write_lock_fails_the_write_within_the_timeout(sqlite_url: str) -
     store.close()
 
 
-def test_the_change_log_is_bounded_and_a_gap_forces_a_reload(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_the_change_log_is_bounded_and_a_gap_forces_a_reload(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: F811
     from apikee._store import _sqlite
 
     monkeypatch.setattr(_sqlite, "CHANGE_LOG", 5)

@@ -51,7 +51,9 @@ def test_sqlite_absolute_paths(url: str, path: str) -> None:
     assert (parsed.kind, parsed.path) == ("sqlite", path)
 
 
-def test_sqlite_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_relative_path_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert parse_store_url("sqlite:apikee.db").path == str(tmp_path / "apikee.db")
     assert parse_store_url("sqlite:./data/x.db").path == str(tmp_path / "data" / "x.db")
@@ -62,10 +64,21 @@ def test_sqlite_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pyte
 def test_redis_urls() -> None:
     url = parse_store_url("redis://cache.internal")
     assert (url.kind, url.host, url.port, url.db, url.password, url.tls) == (
-        "redis", "cache.internal", 6379, 0, None, False)
+        "redis",
+        "cache.internal",
+        6379,
+        0,
+        None,
+        False,
+    )
     url = parse_store_url(f"redis://app:{SECRET}@10.0.0.5:6380/3?prefix=svc.a")
     assert (url.username, url.password, url.port, url.db, url.option("prefix")) == (
-        "app", SECRET, 6380, 3, "svc.a")
+        "app",
+        SECRET,
+        6380,
+        3,
+        "svc.a",
+    )
     assert parse_store_url(f"redis://:{SECRET}@h/0").password == SECRET
     assert parse_store_url(f"redis://{SECRET}@h").password == SECRET  # a bare token: a password
     assert parse_store_url("redis://[::1]:7000/1").host == "::1"
@@ -159,8 +172,13 @@ def test_store_and_snapshot_never_show_the_password(caplog: pytest.LogCaptureFix
     caplog.set_level(logging.DEBUG, logger="apikee")
     with Revocations(url, server_timeout=0.5, backoff_max=0.2) as revocations:
         snapshot = revocations.snapshot
-        texts = [repr(revocations), repr(revocations.store), str(revocations.store),
-                 revocations.store.url, repr(snapshot)]
+        texts = [
+            repr(revocations),
+            repr(revocations.store),
+            str(revocations.store),
+            revocations.store.url,
+            repr(snapshot),
+        ]
         with pytest.raises(StoreUnavailable) as caught:
             revocations.revoke_id("4Zb8ADn5k3hYrVJqXWQpLd")
         texts += [str(caught.value), repr(caught.value)]
@@ -200,8 +218,14 @@ def test_missing_redis_package_names_the_extra() -> None:
         "    print(exc)\n"
     )
     env = dict(os.environ)
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
-                            timeout=60, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert "pip install 'apikee[redis]'" in result.stdout, result.stderr
 
 

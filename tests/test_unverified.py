@@ -9,12 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import json_scalars, json_trees
+from support import SECRET, signed_key
 
 import apikee as package
 from apikee import ApikeeClaims, ApikeeError, decode_unverified
-
-from strategies import json_scalars, json_trees
-from support import SECRET, signed_key
 
 # Payloads verify() rejects at the decoding or claims step, whatever the Python version:
 # deep nesting (json.loads accepts it on 3.13), NaN, huge integers, wrong claim types.
@@ -54,8 +53,9 @@ def test_does_not_check_signature_or_time(apikee) -> None:
     assert decode_unverified(forged).tenant == "acme"
 
 
-@pytest.mark.parametrize(("payload", "code"), [(p, c) for _, p, c in REJECTED],
-                         ids=[name for name, _, _ in REJECTED])
+@pytest.mark.parametrize(
+    ("payload", "code"), [(p, c) for _, p, c in REJECTED], ids=[name for name, _, _ in REJECTED]
+)
 def test_rejects_what_verify_rejects(make_apikee, core, payload, code) -> None:
     key = signed_key(core, payload)
     with pytest.raises(ApikeeError) as verified:
@@ -71,8 +71,13 @@ json_values = json_trees(
 )
 
 
-@given(claims=st.dictionaries(st.sampled_from(["id", "tid", "scp", "env", "exp", "nbf", "meta", "x"]),
-                              json_values, max_size=6))
+@given(
+    claims=st.dictionaries(
+        st.sampled_from(["id", "tid", "scp", "env", "exp", "nbf", "meta", "x"]),
+        json_values,
+        max_size=6,
+    )
+)
 def test_agrees_with_verify_on_arbitrary_payloads(make_apikee, core, claims) -> None:
     payload = json.dumps(claims, separators=(",", ":")).encode()
     key = signed_key(core, payload)

@@ -11,7 +11,9 @@ from apikee import ApikeeError
 
 VECTORS = [
     json.loads(line)
-    for line in (pathlib.Path(__file__).parent / "vectors-reference-0.1.2.jsonl").read_text().splitlines()
+    for line in (pathlib.Path(__file__).parent / "vectors-reference-0.1.2.jsonl")
+    .read_text()
+    .splitlines()
     if line.strip()
 ]
 
@@ -19,7 +21,12 @@ VECTORS = [
 def test_vectors_file_is_complete() -> None:
     assert len(VECTORS) == 977
     assert {v["source"] for v in VECTORS} == {
-        "ref-python-json", "ref-python-msgpack", "ref-node", "mutation", "signed", "junk"
+        "ref-python-json",
+        "ref-python-msgpack",
+        "ref-node",
+        "mutation",
+        "signed",
+        "junk",
     }
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import SECRET, check_answer, request_cases
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from apikee import Apikee, ApikeeConfigError
 from apikee import _apikee as apikee_module
 from apikee.wsgi import ENVIRON_KEY, ApikeeWSGIMiddleware
-
-from support import SECRET, check_answer, request_cases
 
 
 def inner_app(environ, start_response):

@@ -33,8 +33,14 @@ from apikee import (
     hash_key,
 )
 from apikee.asgi import ApikeeMiddleware
-from apikee.fastapi import ApikeeDepends, Claims, SecuredFastAPI, add_error_handler
-from apikee.fastapi import add_security_scheme, require_scope
+from apikee.fastapi import (
+    ApikeeDepends,
+    Claims,
+    SecuredFastAPI,
+    add_error_handler,
+    add_security_scheme,
+    require_scope,
+)
 from apikee.fastapi import get_claims as fastapi_claims
 from apikee.flask import apikee_required, get_claims, init_apikee
 from apikee.flask import require_scope as flask_scope
@@ -48,8 +54,12 @@ def claims_api() -> ApikeeClaims:
     assert implementation in ("native", "pure") and package.__version__
     issuer = Apikee(secrets=[SECRET, ""], leeway=5, max_key_length=4096)
     key: str = issuer.create(
-        "acme", scopes=["read"], expires_in=timedelta(days=1), meta={"l": [1, {"k": "v"}]},
-        not_before=datetime.now(timezone.utc) - timedelta(seconds=1), environment="production",
+        "acme",
+        scopes=["read"],
+        expires_in=timedelta(days=1),
+        meta={"l": [1, {"k": "v"}]},
+        not_before=datetime.now(timezone.utc) - timedelta(seconds=1),
+        environment="production",
     )
     key2: str = issuer.create(KeyOptions(tenant="acme", scopes=["read"], expires_in="1h"))
     claims: ApikeeClaims = issuer.verify(key, scopes=["read"])

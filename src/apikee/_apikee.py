@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 from ._duration import expiry_timestamp, instant_timestamp
 from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
 from ._header import first_value
+from ._ids import new_key_id
 from ._options import checked_leeway, checked_max_key_length
 from ._payload import load_json
-from ._ids import new_key_id
 from ._scopes import require_scopes
 from ._wire import DEFAULT_MAX_KEY_LENGTH, MIN_SECRET_BYTES, PREFIX
 
@@ -169,7 +169,10 @@ class Apikee:
             from ._revocation import StoreBinding
 
             self._store = StoreBinding(
-                store, self._verifier, fail_open=fail_open, server_timeout=server_timeout,
+                store,
+                self._verifier,
+                fail_open=fail_open,
+                server_timeout=server_timeout,
                 max_staleness=max_staleness,
             )
         if type(self).verify is Apikee.verify:

@@ -18,9 +18,10 @@ cdef class ApikeeClaims:
     ``nbf`` and ``iat`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified``
     (False for :func:`~apikee.decode_unverified` results and hand-built objects); properties
     ``expires_at``, ``not_before`` and ``issued_at`` (aware UTC datetimes, built only when read)
-    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
-    else. ``to_dict()`` gives every claim of the payload under its wire name, unknown ones
-    included; ``to_json_dict()`` the JSON-ready view under the attribute names.
+    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object:
+    mutating them affects nothing else. ``to_dict()`` gives every claim of the payload under its
+    wire name, unknown ones included; ``to_json_dict()`` the JSON-ready view under the attribute
+    names.
     """
 
     cdef readonly object id
@@ -214,8 +215,9 @@ cdef ApikeeClaims _claims_from_values(
     object key_id, object tenant, object scopes, object environment, object exp, object nbf,
     object iat, bint meta_ok, object raw_key, object claims, object payload, bint verified,
 ):
-    """Type-check the claims in docs/SPEC.md order (id, tid, scp, env, exp, nbf, iat, meta) and build the
-    object; ``_MISSING`` marks an absent claim. Exactly the pure twin's ``_claims_from_dict``."""
+    """Type-check the claims in docs/SPEC.md order (id, tid, scp, env, exp, nbf, iat, meta) and
+    build the object; ``_MISSING`` marks an absent claim. Exactly the pure twin's
+    ``_claims_from_dict``."""
     key_id = _text_claim(key_id, "id", "")
     tenant = _text_claim(tenant, "tid", "")
     if scopes is _MISSING:

@@ -17,8 +17,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from . import _errors as E
-from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
-from ._claims_shared import wire_from_arguments
+from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime, wire_from_arguments
 from ._errors import ApikeeError
 from ._frozen import deep_copy
 from ._revoked import issued_at
@@ -42,14 +41,24 @@ class ApikeeClaims(metaclass=ABCMeta):
     ``nbf`` and ``iat`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified``
     (False for :func:`~apikee.decode_unverified` results and hand-built objects); properties
     ``expires_at``, ``not_before`` and ``issued_at`` (aware UTC datetimes, built only when read)
-    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object: mutating them affects nothing
-    else. ``to_dict()`` gives every claim of the payload under its wire name, unknown ones
-    included; ``to_json_dict()`` the JSON-ready view under the attribute names.
+    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object:
+    mutating them affects nothing else. ``to_dict()`` gives every claim of the payload under its
+    wire name, unknown ones included; ``to_json_dict()`` the JSON-ready view under the attribute
+    names.
     """
 
     __slots__ = (
-        "id", "tenant", "scopes", "environment", "exp", "nbf", "iat", "raw_key", "verified",
-        "_claims", "_views",
+        "id",
+        "tenant",
+        "scopes",
+        "environment",
+        "exp",
+        "nbf",
+        "iat",
+        "raw_key",
+        "verified",
+        "_claims",
+        "_views",
     )
 
     id: str
@@ -88,8 +97,17 @@ class ApikeeClaims(metaclass=ABCMeta):
         if type(raw_key) is not str:
             raise TypeError("raw_key must be a str")
         _init_claims(
-            self, wire["id"], wire["tid"], list(wire["scp"]), wire["env"], wire.get("exp"),
-            wire.get("nbf"), wire.get("iat"), raw_key, wire, bool(verified),
+            self,
+            wire["id"],
+            wire["tid"],
+            list(wire["scp"]),
+            wire["env"],
+            wire.get("exp"),
+            wire.get("nbf"),
+            wire.get("iat"),
+            raw_key,
+            wire,
+            bool(verified),
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -210,9 +228,17 @@ def _refuse_reinit(obj: ApikeeClaims) -> None:
 
 
 def _init_claims(
-    obj: ApikeeClaims, id: str, tenant: str, scopes: list[str], environment: str,
-    exp: float | None, nbf: float | None, iat: float | None, raw_key: str,
-    claims: dict[str, Any], verified: bool,
+    obj: ApikeeClaims,
+    id: str,
+    tenant: str,
+    scopes: list[str],
+    environment: str,
+    exp: float | None,
+    nbf: float | None,
+    iat: float | None,
+    raw_key: str,
+    claims: dict[str, Any],
+    verified: bool,
 ) -> None:
     s_id, s_tenant, s_scopes, s_env, s_exp, s_nbf, s_iat, s_raw, s_verified, s_claims, s_views = (
         _SLOT_SETTERS
@@ -276,7 +302,5 @@ def _claims_from_dict(claims: Any, raw_key: str, verified: bool = True) -> Apike
     if meta is not _MISSING and type(meta) is not dict:
         raise _claim_error("meta", "an object")
     obj = ApikeeClaims.__new__(ApikeeClaims)
-    _init_claims(
-        obj, key_id, tenant, scopes, environment, exp, nbf, iat, raw_key, claims, verified
-    )
+    _init_claims(obj, key_id, tenant, scopes, environment, exp, nbf, iat, raw_key, claims, verified)
     return obj

@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 
-
 def utc_timestamp(moment: datetime) -> float:
     """Unix seconds of a datetime; a naive one is UTC (as everywhere in apikee)."""
     if moment.tzinfo is None:
@@ -155,7 +154,4 @@ def claims_equal(a: Any, b: Any, public_class: type[Any]) -> Any:
     """Equality by value across both implementations (same key, same claims, same marker)."""
     if not isinstance(b, public_class):
         return NotImplemented
-    return (
-        a.raw_key == b.raw_key and a.verified == b.verified and a.to_dict() == b.to_dict()
-    )
-
+    return a.raw_key == b.raw_key and a.verified == b.verified and a.to_dict() == b.to_dict()

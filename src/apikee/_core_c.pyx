@@ -18,9 +18,9 @@ Public names: ``b62encode``, ``b62decode``, ``constant_time_compare``, ``ApikeeC
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.dict cimport PyDict_GetItem
 from cpython.set cimport PySet_Contains
-from cpython.list cimport PyList_Append, PyList_AsTuple
+from cpython.list cimport PyList_Append
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -51,7 +51,8 @@ cdef extern from "_sha256.h":
     void apikee_sha256_select(int allow_accel)
     const char *apikee_sha256_backend_name
     void apikee_sha256(const unsigned char *data, size_t length, unsigned char *out)
-    void apikee_hmac_states(const unsigned char *key, size_t key_len, uint32_t *inner, uint32_t *outer)
+    void apikee_hmac_states(const unsigned char *key, size_t key_len, uint32_t *inner,
+                            uint32_t *outer)
     void apikee_hmac_sha256(const uint32_t *inner, const uint32_t *outer,
                             const unsigned char *data, size_t length, unsigned char *out) nogil
     int apikee_equal32(const unsigned char *a, const unsigned char *b) nogil
@@ -79,7 +80,8 @@ cdef extern from "_b62.h":
     size_t apikee_b62_to_limbs(const unsigned char *s, size_t n, apikee_limb *limbs) nogil
     size_t apikee_limbs_to_bytes(const apikee_limb *limbs, size_t used, unsigned char *out) nogil
     size_t apikee_b62_digits_for(size_t nbytes) nogil
-    size_t apikee_b62_encode_bytes(const unsigned char *data, size_t n, char *out, uint32_t *work) nogil
+    size_t apikee_b62_encode_bytes(const unsigned char *data, size_t n, char *out,
+                                   uint32_t *work) nogil
     int APIKEE_LIMB_BYTES
 
 apikee_b62_init()
@@ -362,9 +364,10 @@ cdef class Verifier:
     def verify(self, key, now=None, *, scopes=None, any_of=False):
         """Verify a key (``str`` or ``bytes``) and return its claims.
 
-        Follows docs/SPEC.md section 2 check by check; every failure is an :class:`ApikeeError` and no
-        other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
-        current time; anything but a finite number is a ``TypeError``). Then the later checks:
+        Follows docs/SPEC.md section 2 check by check; every failure is an
+        :class:`ApikeeError` and no other exception escapes, whatever ``key`` is. ``now`` is
+        unix seconds (default: the current time; anything but a finite number is a
+        ``TypeError``). Then the later checks:
         a stale revocation snapshot with fail-closed ``fresh_until`` (``STORE_UNAVAILABLE``),
         the installed revocation snapshot and ``is_revoked`` (``REVOKED``), ``scopes`` (all, or
         any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
@@ -404,7 +407,8 @@ cdef class Verifier:
         else:
             raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         (<ApikeeClaims>claims).raw_key = raw_key
-        # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order (section 2, step 10).
+        # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order
+        # (section 2, step 10).
         if self._fresh_until is not None and _monotonic() > self._fresh_until:
             raise ApikeeError(_code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
         if self._revoked_ids is not None or self._revoked_tenants is not None:
@@ -414,10 +418,11 @@ cdef class Verifier:
             raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
         if scopes:
             require_scopes((<ApikeeClaims>claims).scopes, scopes, any_of=any_of)
-        if self._environment is not None and (<ApikeeClaims>claims).environment != self._environment:
+        environment = (<ApikeeClaims>claims).environment
+        if self._environment is not None and environment != self._environment:
             raise ApikeeError(
                 _code.WRONG_ENVIRONMENT,
-                E.MSG_WRONG_ENVIRONMENT.format((<ApikeeClaims>claims).environment, self._environment),
+                E.MSG_WRONG_ENVIRONMENT.format(environment, self._environment),
             )
         return claims
 
@@ -460,13 +465,15 @@ cdef class Verifier:
         # 4: structure: exactly one '.', both fields non-empty.
         body = data + APIKEE_PREFIX_LEN
         body_len = n - APIKEE_PREFIX_LEN
-        dot = <const unsigned char *>memchr(body, 46, body_len)
+        dot = <const unsigned char *>memchr(body, c'.', body_len)
         if dot == NULL:
             return F_STRUCTURE
         payload_len = dot - body
         signature_len = body_len - payload_len - 1
         signature_digits = dot + 1
-        if payload_len == 0 or signature_len == 0 or memchr(signature_digits, 46, signature_len) != NULL:
+        if payload_len == 0 or signature_len == 0 or (
+            memchr(signature_digits, c'.', signature_len) != NULL
+        ):
             return F_STRUCTURE
         # 5: alphabet (bytes >= 0x80 of a bytes key are outside it too), then canonical form.
         # Both fields are decoded while they are checked (one pass); nothing is used before
@@ -515,8 +522,8 @@ cdef class Verifier:
             claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
             if claims is _BAIL:  # anything unusual: exactly what the pure implementation does
                 claims = _build_claims(
-                    _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)), None,
-                    True,
+                    _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)),
+                    None, True,
                 )
         finally:
             if limbs != stack_limbs:
@@ -543,7 +550,7 @@ cdef _reject_non_ascii(str key):
     """Checks 3-5 for a key with non-ASCII characters: the same codes as the pure path."""
     if not key.startswith(PREFIX):
         raise ApikeeError(_code.INVALID_PREFIX, E.MSG_PREFIX)
-    payload_text, dot, signature_text = key[APIKEE_PREFIX_LEN:].partition(".")
+    payload_text, _, signature_text = key[APIKEE_PREFIX_LEN:].partition(".")
     if not payload_text or not signature_text or "." in signature_text:
         raise ApikeeError(_code.INVALID_FORMAT, E.MSG_STRUCTURE)
     raise ApikeeError(_code.DECODE_ERROR, E.MSG_BAD_CHAR)

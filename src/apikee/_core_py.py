@@ -18,8 +18,8 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from . import _errors as E
-from ._errors import ApikeeError
 from ._claims_py import ApikeeClaims, _claims_from_dict
+from ._errors import ApikeeError
 from ._options import checked_now, verifier_options
 from ._payload import load_payload
 from ._revoked import revoked_by_snapshot
@@ -145,8 +145,14 @@ class Verifier:
     """
 
     __slots__ = (
-        "_states", "_max_key_length", "_leeway", "_environment", "_is_revoked",
-        "_revoked_ids", "_revoked_tenants", "_fresh_until",
+        "_states",
+        "_max_key_length",
+        "_leeway",
+        "_environment",
+        "_is_revoked",
+        "_revoked_ids",
+        "_revoked_tenants",
+        "_fresh_until",
     )
 
     def __init__(
@@ -219,9 +225,10 @@ class Verifier:
     ) -> ApikeeClaims:
         """Verify a key (``str`` or ``bytes``) and return its claims.
 
-        Follows docs/SPEC.md section 2 check by check; every failure is an :class:`ApikeeError` and no
-        other exception escapes, whatever ``key`` is. ``now`` is unix seconds (default: the
-        current time; anything but a finite number is a ``TypeError``). Then the later checks:
+        Follows docs/SPEC.md section 2 check by check; every failure is an
+        :class:`ApikeeError` and no other exception escapes, whatever ``key`` is. ``now`` is
+        unix seconds (default: the current time; anything but a finite number is a
+        ``TypeError``). Then the later checks:
         a stale revocation snapshot with fail-closed ``fresh_until`` (``STORE_UNAVAILABLE``),
         the installed revocation snapshot and ``is_revoked`` (``REVOKED``), ``scopes`` (all, or
         any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).

@@ -27,7 +27,9 @@ def parse_duration(text: str) -> timedelta:
 
 def _checked(seconds: float, what: str) -> int:
     if not math.isfinite(seconds) or not 0 <= seconds <= MAX_TIMESTAMP:
-        raise ValueError(f"{what} must fall between 1970 and 9999 (unix seconds 0..{MAX_TIMESTAMP})")
+        raise ValueError(
+            f"{what} must fall between 1970 and 9999 (unix seconds 0..{MAX_TIMESTAMP})"
+        )
     return int(seconds)
 
 
@@ -41,10 +43,14 @@ def instant_timestamp(value: datetime | timedelta | int | float, now: float, wha
         return _checked(now + value.total_seconds(), what)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _checked(value, what)
-    raise TypeError(f"{what} must be a datetime, a timedelta or unix seconds, not {type(value).__name__}")
+    raise TypeError(
+        f"{what} must be a datetime, a timedelta or unix seconds, not {type(value).__name__}"
+    )
 
 
-def expiry_timestamp(value: timedelta | datetime | int | float | str | None, now: float) -> int | None:
+def expiry_timestamp(
+    value: timedelta | datetime | int | float | str | None, now: float
+) -> int | None:
     """``expires_in`` in any documented form → absolute int unix seconds, or None (never)."""
     if value is None:
         return None

@@ -67,7 +67,6 @@ class ApikeeError(Exception):
         return {"error": self.code, "message": self.message}
 
 
-
 _STATUS = {ErrorCode.INSUFFICIENT_SCOPE: 403, ErrorCode.STORE_UNAVAILABLE: 503}
 
 

@@ -13,7 +13,6 @@ from ._core import b62encode
 from ._wire import ID_LENGTH
 
 
-
 def new_key_id() -> str:
     """A fresh 22-character base62 key id."""
     millis = int(time.time() * 1000) & 0xFFFFFFFFFFFF

@@ -8,8 +8,7 @@ from typing import Any
 
 from ._claims_py import ApikeeClaims
 from ._core import b62decode, load_backend
-from ._errors import MSG_BAD_CHAR, MSG_BAD_JSON, MSG_PREFIX, MSG_STRUCTURE
-from ._errors import ApikeeError, ErrorCode
+from ._errors import MSG_BAD_CHAR, MSG_BAD_JSON, MSG_PREFIX, MSG_STRUCTURE, ApikeeError, ErrorCode
 from ._payload import load_payload
 from ._wire import PREFIX as _PREFIX
 
@@ -51,7 +50,7 @@ def unverified_payload(key: Any) -> Any:
         )
     if not key.startswith(_PREFIX):
         raise ApikeeError(ErrorCode.INVALID_PREFIX, MSG_PREFIX)
-    payload_text, _, signature_text = key[len(_PREFIX):].partition(".")
+    payload_text, _, signature_text = key[len(_PREFIX) :].partition(".")
     if not payload_text or not signature_text or "." in signature_text:
         raise ApikeeError(ErrorCode.INVALID_FORMAT, MSG_STRUCTURE)
     try:

@@ -31,9 +31,7 @@ def checked_leeway(leeway: Any) -> float:
     if isinstance(leeway, bool) or type(leeway) not in (int, float):
         raise ApikeeConfigError("leeway must be a finite number of seconds >= 0")
     if not (0 <= leeway <= MAX_LEEWAY) or (type(leeway) is float and not math.isfinite(leeway)):
-        raise ApikeeConfigError(
-            f"leeway must be a finite number of seconds from 0 to {MAX_LEEWAY}"
-        )
+        raise ApikeeConfigError(f"leeway must be a finite number of seconds from 0 to {MAX_LEEWAY}")
     return float(leeway)
 
 

@@ -19,12 +19,17 @@ All of these are ``DECODE_ERROR``, as is invalid UTF-8 or JSON.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
-import math
-
-from ._errors import MSG_BAD_JSON, MSG_BAD_UTF8, MSG_NOT_JSON_DATA, MSG_TOO_DEEP
-from ._errors import ApikeeError, ErrorCode
+from ._errors import (
+    MSG_BAD_JSON,
+    MSG_BAD_UTF8,
+    MSG_NOT_JSON_DATA,
+    MSG_TOO_DEEP,
+    ApikeeError,
+    ErrorCode,
+)
 from ._msgpack import load_msgpack
 
 __all__ = ["MAX_DEPTH", "MAX_INT_DIGITS", "load_json", "load_payload"]

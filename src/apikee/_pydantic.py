@@ -52,7 +52,16 @@ def claims_json_schema() -> dict[str, Any]:
             "meta": {"type": "object"},
         },
         "required": [
-            "id", "tenant", "scopes", "environment", "expires_at", "exp", "not_before", "nbf",
-            "issued_at", "iat", "meta",
+            "id",
+            "tenant",
+            "scopes",
+            "environment",
+            "expires_at",
+            "exp",
+            "not_before",
+            "nbf",
+            "issued_at",
+            "iat",
+            "meta",
         ],
     }

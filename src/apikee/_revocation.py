@@ -39,8 +39,12 @@ _KEY_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 # What verify() may say of a key whose signature is fine: a key that is not revocable for any
 # of these reasons still verifies against this Apikee's secrets.
 _AUTHENTIC = {
-    ErrorCode.EXPIRED, ErrorCode.NOT_YET_VALID, ErrorCode.REVOKED, ErrorCode.WRONG_ENVIRONMENT,
-    ErrorCode.INSUFFICIENT_SCOPE, ErrorCode.STORE_UNAVAILABLE,
+    ErrorCode.EXPIRED,
+    ErrorCode.NOT_YET_VALID,
+    ErrorCode.REVOKED,
+    ErrorCode.WRONG_ENVIRONMENT,
+    ErrorCode.INSUFFICIENT_SCOPE,
+    ErrorCode.STORE_UNAVAILABLE,
 }
 
 
@@ -97,12 +101,20 @@ class StoreBinding:
         if text.startswith(PREFIX):
             claims = self._authentic_claims(text)
             if claims.id:
-                return self._call(self.revocations.revoke_id, claims.id,
-                                  expires_at=claims.exp, reason=_reason(reason))
+                return self._call(
+                    self.revocations.revoke_id,
+                    claims.id,
+                    expires_at=claims.exp,
+                    reason=_reason(reason),
+                )
             from ._keyutil import hash_key
 
-            return self._call(self.revocations.revoke_fingerprint, hash_key(text),
-                              expires_at=claims.exp, reason=_reason(reason))
+            return self._call(
+                self.revocations.revoke_fingerprint,
+                hash_key(text),
+                expires_at=claims.exp,
+                reason=_reason(reason),
+            )
         if _FINGERPRINT.fullmatch(text):
             return self._call(self.revocations.revoke_fingerprint, text, reason=_reason(reason))
         return self._call(self.revocations.revoke_id, _key_id(text), reason=_reason(reason))
@@ -114,11 +126,15 @@ class StoreBinding:
         if not isinstance(tenant, str) or not tenant:
             raise ValueError("tenant must be a non-empty string")
         now = time.time()
-        cutoff = now if issued_before is None else instant_timestamp(
-            issued_before, now, "issued_before"
+        cutoff = (
+            now if issued_before is None else instant_timestamp(issued_before, now, "issued_before")
         )
-        return self._call(self.revocations.revoke_tenant, tenant, issued_before=float(cutoff),
-                          reason=_reason(reason))
+        return self._call(
+            self.revocations.revoke_tenant,
+            tenant,
+            issued_before=float(cutoff),
+            reason=_reason(reason),
+        )
 
     def unrevoke(self, key_or_id: str | bytes | None, tenant: str | None) -> bool:
         """Take back a revocation (of a key, a key id, a fingerprint, or a tenant)."""
@@ -169,8 +185,9 @@ class StoreBinding:
         try:
             claims = decode_unverified(key)
         except ApikeeError as exc:
-            raise ValueError(f"this is not a key that could verify ({exc.code}): "
-                             "nothing to revoke") from None
+            raise ValueError(
+                f"this is not a key that could verify ({exc.code}): nothing to revoke"
+            ) from None
         # Verify at an instant inside the key's window, so only the signature can fail.
         moment = time.time()
         if claims.exp is not None:

@@ -31,7 +31,9 @@ def missing_scopes(granted: Iterable[str], required: Iterable[str]) -> list[str]
     return [r for r in required if not scope_granted(granted, r)]
 
 
-def scopes_satisfied(granted: Iterable[str], required: Iterable[str], *, any_of: bool = False) -> bool:
+def scopes_satisfied(
+    granted: Iterable[str], required: Iterable[str], *, any_of: bool = False
+) -> bool:
     """All-of (default) or any-of check; an empty requirement is always satisfied."""
     required = tuple(required)
     if not required:
@@ -42,7 +44,9 @@ def scopes_satisfied(granted: Iterable[str], required: Iterable[str], *, any_of:
     return all(scope_granted(granted, r) for r in required)
 
 
-def require_scopes(granted: Iterable[str], required: Iterable[str] | str, *, any_of: bool = False) -> None:
+def require_scopes(
+    granted: Iterable[str], required: Iterable[str] | str, *, any_of: bool = False
+) -> None:
     """Raise ``INSUFFICIENT_SCOPE`` (HTTP 403) unless the granted scopes cover the required ones."""
     required = [required] if isinstance(required, str) else list(required)
     granted = tuple(granted)
@@ -50,4 +54,6 @@ def require_scopes(granted: Iterable[str], required: Iterable[str] | str, *, any
         return
     joiner = " or " if any_of else ", "
     wanted = joiner.join(missing_scopes(granted, required))
-    raise ApikeeError(ErrorCode.INSUFFICIENT_SCOPE, f"the key lacks the required scope(s): {wanted}")
+    raise ApikeeError(
+        ErrorCode.INSUFFICIENT_SCOPE, f"the key lacks the required scope(s): {wanted}"
+    )

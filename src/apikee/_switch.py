@@ -13,7 +13,7 @@ ENV_VAR = "APIKEE_NO_EXTENSIONS"
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
-def extensions_disabled(environ: "os._Environ[str] | dict[str, str] | None" = None) -> bool:
+def extensions_disabled(environ: os._Environ[str] | dict[str, str] | None = None) -> bool:
     """Whether ``APIKEE_NO_EXTENSIONS`` asks for the pure-Python implementation."""
     value = (os.environ if environ is None else environ).get(ENV_VAR, "")
     return value.strip().lower() not in _FALSE

@@ -67,7 +67,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Prebuilt = tuple[int, list[tuple[bytes, bytes]], bytes]  # (status, raw headers, body): see ApikeeMiddleware._response
+Prebuilt = tuple[
+    int, list[tuple[bytes, bytes]], bytes
+]  # (status, raw headers, body): see ApikeeMiddleware._response
 
 _CACHE_LIMIT = 256  # distinct (code, message) error responses kept prebuilt per middleware
 
@@ -176,9 +178,7 @@ class ApikeeMiddleware(KeyGuard):
         self._responses[cache_key] = response
         return response
 
-    async def _reject(
-        self, response: Prebuilt, scope: Scope, receive: Receive, send: Send
-    ) -> None:
+    async def _reject(self, response: Prebuilt, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a failure: the response itself on http; on a websocket the same response when
         the server can send one, else a close before accept."""
         status, headers, body = response

@@ -32,9 +32,16 @@ from starlette.websockets import WebSocket
 from ._apikee import Apikee
 from ._claims_py import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
-from ._http import PathRules, checked_header_name, declared_open_paths, error_body
-from ._http import error_headers, path_list
-from ._http import required_scopes, verifier_and_header
+from ._http import (
+    PathRules,
+    checked_header_name,
+    declared_open_paths,
+    error_body,
+    error_headers,
+    path_list,
+    required_scopes,
+    verifier_and_header,
+)
 from .asgi import ApikeeMiddleware
 
 __all__ = [
@@ -111,8 +118,13 @@ class SecuredFastAPI(FastAPI):
     ) -> None:
         super().__init__(**kwargs)
         apikee, header = verifier_and_header(
-            apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
-            project_env=project_env, store=store,
+            apikee,
+            header_name,
+            secret=secret,
+            secrets=secrets,
+            server_key=server_key,
+            project_env=project_env,
+            store=store,
         )
         self._apikee = apikee
         if default_open_paths is None:
@@ -141,7 +153,8 @@ class SecuredFastAPI(FastAPI):
         """The exact paths open without a key: ``exclude_paths`` and the default open paths
         that the app declares as routes (read from the routes as they are now)."""
         declared = [
-            path for route in self.routes
+            path
+            for route in self.routes
             if isinstance(path := getattr(route, "path", None), str) and "{" not in path
         ]
         return [*self._open_explicit, *declared_open_paths(self._open_defaults, declared)]

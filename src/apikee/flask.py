@@ -27,11 +27,21 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 
-from ._apikee import Apikee, ApikeeConfigError
+from ._apikee import Apikee
 from ._claims_py import ApikeeClaims
 from ._errors import ApikeeError, ErrorCode
-from ._http import PathRules, checked_apikee, declared_open_paths, environ_key, environ_name
-from ._http import error_body, error_headers, path_list, required_scopes, verifier_and_header
+from ._http import (
+    PathRules,
+    checked_apikee,
+    declared_open_paths,
+    environ_key,
+    environ_name,
+    error_body,
+    error_headers,
+    path_list,
+    required_scopes,
+    verifier_and_header,
+)
 
 __all__ = ["init_apikee", "apikee_required", "require_scope", "get_claims", "DEFAULT_OPEN_PATHS"]
 
@@ -134,8 +144,13 @@ def init_apikee(
     else:
         checked_apikee(apikee)
     apikee, header = verifier_and_header(
-        apikee, header_name, secret=secret, secrets=secrets, server_key=server_key,
-        project_env=project_env, store=store,
+        apikee,
+        header_name,
+        secret=secret,
+        secrets=secrets,
+        server_key=server_key,
+        project_env=project_env,
+        store=store,
     )
     explicit = path_list(exclude_paths, "exclude_paths")
     defaults = path_list(

@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 STDIN_LIMIT = 1 << 20  # a key is at most a few KiB; reading more is never needed
 
 NO_SECRET = (
-    "no signing secret: set APIKEE_SECRET (make one with: apikee secret) "
-    "or pass --secret-file FILE"
+    "no signing secret: set APIKEE_SECRET (make one with: apikee secret) or pass --secret-file FILE"
 )
 
 

@@ -88,7 +88,9 @@ def iso(timestamp: float | None) -> str | None:
 
 def _amount(seconds: float) -> str:
     for unit, size, up_to in (
-        ("second", 1, 90), ("minute", 60, 90 * 60), ("hour", 3600, 36 * 3600),
+        ("second", 1, 90),
+        ("minute", 60, 90 * 60),
+        ("hour", 3600, 36 * 3600),
         ("day", 86400, 730 * 86400),
     ):
         if seconds < up_to:

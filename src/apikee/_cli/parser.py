@@ -99,7 +99,8 @@ def accepts_negative(parser: argparse.ArgumentParser, *options: str) -> None:
 def add_secret_file_option(parser: argparse.ArgumentParser) -> None:
     """``--secret-file FILE``: the signing secrets, one a line (create, verify, scan, secret)."""
     parser.add_argument(
-        "--secret-file", metavar="FILE",
+        "--secret-file",
+        metavar="FILE",
         help="read secrets from FILE, one a line, current first (default: APIKEE_SECRET)",
     )
 
@@ -107,7 +108,8 @@ def add_secret_file_option(parser: argparse.ArgumentParser) -> None:
 def add_key_argument(parser: argparse.ArgumentParser) -> None:
     """The KEY argument of ``verify`` and ``inspect``."""
     parser.add_argument(
-        "key", metavar="KEY",
+        "key",
+        metavar="KEY",
         help="the key, or - to read it from stdin (keeps it out of shell history)",
     )
 
@@ -134,7 +136,9 @@ def build_parser(prog: str = "apikee", command: str | None = None) -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"apikee {__version__}")
     parser.add_argument(
-        "--json", action="store_true", dest="top_json",
+        "--json",
+        action="store_true",
+        dest="top_json",
         help="print one JSON document (without a COMMAND: the demo's results)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)

@@ -28,10 +28,30 @@ DOC_PLACEHOLDER = "sk-local-dev-secret-change-this"
 # Words that mark a placeholder or a hand-made secret (compared lower-cased, letters and digits
 # only). None of them can appear in hex, and their chance inside random base64 is negligible.
 _PLACEHOLDER_WORDS = (
-    "changethis", "changeme", "replaceme", "replacethis", "yoursecret", "mysecret",
-    "placeholder", "example", "dummy", "notasecret", "notsecret", "insecure", "donotuse",
-    "password", "passw0rd", "letmein", "qwerty", "123456", "localdev", "devsecret",
-    "testsecret", "supersecret", "topsecret", "secretkey",
+    "changethis",
+    "changeme",
+    "replaceme",
+    "replacethis",
+    "yoursecret",
+    "mysecret",
+    "placeholder",
+    "example",
+    "dummy",
+    "notasecret",
+    "notsecret",
+    "insecure",
+    "donotuse",
+    "password",
+    "passw0rd",
+    "letmein",
+    "qwerty",
+    "123456",
+    "localdev",
+    "devsecret",
+    "testsecret",
+    "supersecret",
+    "topsecret",
+    "secretkey",
 )
 # Weaker hints: only a note, and without naming the word (it would reveal part of the secret).
 _HINT_WORDS = ("secret", "test", "demo", "admin", "default", "apikee")
@@ -166,40 +186,50 @@ def judge_secret(secret: str) -> SecretReport:
     if secret.startswith(PREFIX):
         problem(("CUSTOMER_KEY", "this is a customer API key (apikee_…), not a signing secret"))
     elif secret.startswith(("sk_live_", "sk_test_")):
-        problem((
-            "PLATFORM_KEY",
-            "this is an apikee.dev project key (sk_live_…, APIKEE_SERVER_KEY), "
-            "not a signing secret",
-        ))
+        problem(
+            (
+                "PLATFORM_KEY",
+                "this is an apikee.dev project key (sk_live_…, APIKEE_SERVER_KEY), "
+                "not a signing secret",
+            )
+        )
     if report.length < MIN_BYTES:
-        problem((
-            "TOO_SHORT",
-            f"{report.length} bytes long: a signing secret needs at least {MIN_BYTES} bytes",
-        ))
+        problem(
+            (
+                "TOO_SHORT",
+                f"{report.length} bytes long: a signing secret needs at least {MIN_BYTES} bytes",
+            )
+        )
     flat = _normalised(secret)
     if flat == _normalised(DOC_PLACEHOLDER):
         problem(("PLACEHOLDER", "it is the placeholder of the apikee documentation (…change-this)"))
     else:
         if any(w in flat for w in _PLACEHOLDER_WORDS):
             # The word is not named: that would print (part of) the secret.
-            problem((
-                "PLACEHOLDER",
-                "it contains a word typical of placeholders and hand-made secrets "
-                "(such as the documentation's change-this)",
-            ))
+            problem(
+                (
+                    "PLACEHOLDER",
+                    "it contains a word typical of placeholders and hand-made secrets "
+                    "(such as the documentation's change-this)",
+                )
+            )
         elif any(w in flat for w in _HINT_WORDS):
             warn(("COMMON_WORD", "it contains a common word (such as secret, test or demo)"))
     if report.entropy_bits < FAIL_BITS:
-        problem((
-            "LOW_ENTROPY",
-            f"about {report.entropy_bits} bits of entropy estimated (repeats, sequences or few "
-            f"distinct characters); at least {FAIL_BITS} needed, 256 recommended",
-        ))
+        problem(
+            (
+                "LOW_ENTROPY",
+                f"about {report.entropy_bits} bits of entropy estimated (repeats, sequences or few "
+                f"distinct characters); at least {FAIL_BITS} needed, 256 recommended",
+            )
+        )
     elif report.entropy_bits < WARN_BITS:
-        warn((
-            "BELOW_RECOMMENDED",
-            f"about {report.entropy_bits} bits of entropy estimated; 256 are recommended",
-        ))
+        warn(
+            (
+                "BELOW_RECOMMENDED",
+                f"about {report.entropy_bits} bits of entropy estimated; 256 are recommended",
+            )
+        )
     if " " in secret.strip():
         warn(("SPACES", "it contains spaces, like a sentence or passphrase typed by a human"))
     if secret != secret.strip():

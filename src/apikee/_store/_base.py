@@ -85,7 +85,7 @@ class Store(abc.ABC):
         """How often the feed proves itself current when nothing changes (0: every poll)."""
         return 0.0
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, a no-op by default)
         """Release connections and files (the store may not be used afterwards)."""
 
     def __repr__(self) -> str:
@@ -116,7 +116,7 @@ class Feed(abc.ABC):
         """Wait up to ``timeout`` seconds; return the changes after ``since`` seen meanwhile
         (maybe none). ``NeedResync`` when they cannot be told; ``StoreUnavailable`` on failure."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook, a no-op by default)
         """Stop following the store."""
 
 

@@ -17,8 +17,13 @@ from .._revoked import key_id_issued_at
 __all__ = ["is_revoked", "key_id_issued_at"]
 
 
-def is_revoked(ids: Set[str], tenants: Mapping[str, float], key_id: str, tenant: str,
-               fingerprint: str | None = None) -> bool:
+def is_revoked(
+    ids: Set[str],
+    tenants: Mapping[str, float],
+    key_id: str,
+    tenant: str,
+    fingerprint: str | None = None,
+) -> bool:
     """True when the key is revoked by id, by fingerprint, or by its tenant's cutoff."""
     if key_id in ids or (fingerprint is not None and fingerprint in ids):
         return True

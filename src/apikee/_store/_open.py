@@ -21,8 +21,11 @@ def open_store(url_or_store: Store | str, *, server_timeout: float = 3.0) -> Sto
     """
     if isinstance(url_or_store, Store):
         return url_or_store
-    if isinstance(server_timeout, bool) or not isinstance(server_timeout, (int, float)) or not (
-            0 < server_timeout < math.inf):
+    if (
+        isinstance(server_timeout, bool)
+        or not isinstance(server_timeout, (int, float))
+        or not (0 < server_timeout < math.inf)
+    ):
         raise ValueError("server_timeout must be a positive number of seconds")
     url = parse_store_url(url_or_store)
     timeout = float(server_timeout)
@@ -30,6 +33,8 @@ def open_store(url_or_store: Store | str, *, server_timeout: float = 3.0) -> Sto
         return named_memory_store(url.path, server_timeout=timeout)
     if url.kind == "sqlite":
         from ._sqlite import SQLiteStore
+
         return SQLiteStore(url.path, server_timeout=timeout)
     from ._redis import RedisStore
+
     return RedisStore(url, server_timeout=timeout)

@@ -98,10 +98,12 @@ class Revocation:
         if self.reason is not None:
             _text("reason", self.reason, _MAX_REASON, empty=True)
         _text("host", self.host, 255, empty=True)
-        object.__setattr__(self, "revoked_at", _instant("revoked_at", self.revoked_at,
-                                                        optional=False))
-        object.__setattr__(self, "expires_at", _instant("expires_at", self.expires_at,
-                                                        optional=True))
+        object.__setattr__(
+            self, "revoked_at", _instant("revoked_at", self.revoked_at, optional=False)
+        )
+        object.__setattr__(
+            self, "expires_at", _instant("expires_at", self.expires_at, optional=True)
+        )
         cutoff = _instant("issued_before", self.issued_before, optional=self.kind != "tenant")
         if self.kind != "tenant" and cutoff is not None:
             raise ValueError("issued_before applies to tenant revocations only")
@@ -118,22 +120,35 @@ class Revocation:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict (the fields, by name)."""
-        return {"kind": self.kind, "value": self.value, "reason": self.reason,
-                "revoked_at": self.revoked_at, "host": self.host,
-                "expires_at": self.expires_at, "issued_before": self.issued_before}
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "reason": self.reason,
+            "revoked_at": self.revoked_at,
+            "host": self.host,
+            "expires_at": self.expires_at,
+            "issued_before": self.issued_before,
+        }
 
     def to_json(self) -> str:
         """Compact JSON of :meth:`to_dict` (the storage form in Redis)."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        return json.dumps(
+            self.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Revocation:
         """Rebuild a record from :meth:`to_dict` output (``ValueError`` when malformed)."""
         try:
-            return cls(kind=cast(Kind, data["kind"]), value=data["value"], reason=data.get("reason"),
-                       revoked_at=data["revoked_at"], host=data.get("host", ""),
-                       expires_at=data.get("expires_at"), issued_before=data.get("issued_before"))
+            return cls(
+                kind=cast(Kind, data["kind"]),
+                value=data["value"],
+                reason=data.get("reason"),
+                revoked_at=data["revoked_at"],
+                host=data.get("host", ""),
+                expires_at=data.get("expires_at"),
+                issued_before=data.get("issued_before"),
+            )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed revocation record: {type(exc).__name__}: {exc}") from None
 
@@ -165,7 +180,9 @@ class Change:
     record: Revocation | None
 
 
-def build_index(records: list[Revocation], now: float | None = None) -> tuple[set[str], dict[str, float]]:
+def build_index(
+    records: list[Revocation], now: float | None = None
+) -> tuple[set[str], dict[str, float]]:
     """The lookup form of ``records``: ids and fingerprints in one set, tenants -> cutoff.
 
     Records past ``expires_at + PRUNE_MARGIN`` are left out (their keys fail as expired anyway).

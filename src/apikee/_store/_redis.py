@@ -48,7 +48,9 @@ end
 """
 # KEYS: hash, expiry, version, epoch. ARGV: channel, new epoch, prune cutoff, prune limit,
 # field ('' = prune only), record JSON, expires_at ('' = never).
-_ADD = _EPOCH + """
+_ADD = (
+    _EPOCH
+    + """
 local v = nil
 local pruned = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, ARGV[4])
 for _, f in ipairs(pruned) do
@@ -67,14 +69,18 @@ end
 if not v then return {redis.call('GET', KEYS[4]) or '', tonumber(redis.call('GET', KEYS[3]) or '0'), 0} end
 return {epoch(), v, #pruned}
 """
+)
 # KEYS: as above. ARGV: channel, new epoch, field.
-_REMOVE = _EPOCH + """
+_REMOVE = (
+    _EPOCH
+    + """
 redis.call('ZREM', KEYS[2], ARGV[3])
 if redis.call('HDEL', KEYS[1], ARGV[3]) == 0 then return {'', 0, 0} end
 local v = redis.call('INCR', KEYS[3])
 redis.call('PUBLISH', ARGV[1], 'D|' .. epoch() .. '|' .. v .. '|' .. ARGV[3])
 return {epoch(), v, 1}
 """
+)
 
 
 def import_redis() -> ModuleType:
@@ -83,8 +89,9 @@ def import_redis() -> ModuleType:
         return importlib.import_module("redis")
     except ImportError:
         pass
-    raise ImportError("redis:// revocation stores need the redis package: "
-                      "pip install 'apikee[redis]'")
+    raise ImportError(
+        "redis:// revocation stores need the redis package: pip install 'apikee[redis]'"
+    )
 
 
 class RedisStore(Store):
@@ -92,8 +99,9 @@ class RedisStore(Store):
 
     kind = "redis"
 
-    def __init__(self, url: StoreURL, *, server_timeout: float = 3.0,
-                 heartbeat_interval: float = 5.0) -> None:
+    def __init__(
+        self, url: StoreURL, *, server_timeout: float = 3.0, heartbeat_interval: float = 5.0
+    ) -> None:
         redis = import_redis()
         self.server_timeout = server_timeout
         self._heartbeat = heartbeat_interval
@@ -101,8 +109,12 @@ class RedisStore(Store):
         self._secrets = url.secrets()
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         prefix = url.option("prefix", "apikee")
-        self.keys = [f"{{{prefix}}}:revocations", f"{{{prefix}}}:revocations:expiry",
-                     f"{{{prefix}}}:revocations:version", f"{{{prefix}}}:revocations:epoch"]
+        self.keys = [
+            f"{{{prefix}}}:revocations",
+            f"{{{prefix}}}:revocations:expiry",
+            f"{{{prefix}}}:revocations:version",
+            f"{{{prefix}}}:revocations:epoch",
+        ]
         self.channel = f"{prefix}:revocations:changes"
         options: dict[str, Any] = {}
         if url.tls:
@@ -112,10 +124,18 @@ class RedisStore(Store):
                     options[name] = url.option(name)
             options["ssl_check_hostname"] = url.option("ssl_check_hostname", "true") == "true"
         self.client: Any = redis.Redis(
-            host=url.host, port=url.port, db=url.db, username=url.username, password=url.password,
-            socket_timeout=server_timeout, socket_connect_timeout=server_timeout,
-            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0), decode_responses=True,
-            client_name="apikee-revocations", **options)
+            host=url.host,
+            port=url.port,
+            db=url.db,
+            username=url.username,
+            password=url.password,
+            socket_timeout=server_timeout,
+            socket_connect_timeout=server_timeout,
+            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
+            decode_responses=True,
+            client_name="apikee-revocations",
+            **options,
+        )
         self._add = self.client.register_script(_ADD)
         self._remove = self.client.register_script(_REMOVE)
 
@@ -133,8 +153,10 @@ class RedisStore(Store):
         try:
             return body()
         except self._errors as exc:
-            message = (f"revocation store {self.url} unavailable: "
-                       f"{describe(operation, exc, self._secrets)}")
+            message = (
+                f"revocation store {self.url} unavailable: "
+                f"{describe(operation, exc, self._secrets)}"
+            )
         raise StoreUnavailable(message)
 
     def _script_args(self, *tail: object) -> list[object]:
@@ -147,15 +169,21 @@ class RedisStore(Store):
 
     def add(self, revocation: Revocation) -> StoreVersion:
         expires = "" if revocation.expires_at is None else repr(revocation.expires_at)
-        args = self._script_args(repr(time.time() - PRUNE_MARGIN), PRUNE_BATCH,
-                                 revocation.record_key, revocation.to_json(), expires)
+        args = self._script_args(
+            repr(time.time() - PRUNE_MARGIN),
+            PRUNE_BATCH,
+            revocation.record_key,
+            revocation.to_json(),
+            expires,
+        )
         reply = self.call("add", lambda: self._add(keys=self.keys, args=args))
         return self._result(reply)[0]
 
     def discard(self, kind: Kind, value: str) -> StoreVersion | None:
         args = self._script_args(f"{kind}:{value}")
         version, removed = self._result(
-            self.call("remove", lambda: self._remove(keys=self.keys, args=args)))
+            self.call("remove", lambda: self._remove(keys=self.keys, args=args))
+        )
         return version if removed else None
 
     def version(self) -> StoreVersion:
@@ -165,6 +193,7 @@ class RedisStore(Store):
             pipe.get(self.keys[2])
             epoch, counter = pipe.execute()
             return StoreVersion(str(epoch or ""), int(counter or 0))
+
         return self.call("version", read)
 
     def _scan(self) -> tuple[StoreVersion, dict[str, str]]:
@@ -175,15 +204,18 @@ class RedisStore(Store):
             items: dict[str, str] = {}
             cursor = 0
             while True:
+
                 def page(at: int = cursor) -> tuple[int, dict[str, str]]:
                     found, batch = self.client.hscan(self.keys[0], at, count=SCAN_COUNT)
                     return int(found), dict(batch)
+
                 cursor, batch = self.call("load", page)
                 items.update(batch)
                 if cursor == 0:
                     break
             if self.version() == before:
                 return before, items
+
         def atomic() -> tuple[StoreVersion, dict[str, str]]:  # writes kept racing the scan
             pipe = self.client.pipeline(transaction=True)
             pipe.get(self.keys[3])
@@ -191,6 +223,7 @@ class RedisStore(Store):
             pipe.hgetall(self.keys[0])
             epoch, counter, data = pipe.execute()
             return StoreVersion(str(epoch or ""), int(counter or 0)), dict(data)
+
         return self.call("load", atomic)
 
     def load(self) -> tuple[StoreVersion, list[Revocation]]:
@@ -227,13 +260,15 @@ class RedisStore(Store):
         cutoff = (time.time() if now is None else now) - PRUNE_MARGIN
         total = 0
         for _batch in range(100):
-            waiting = self.call("prune", lambda: self.client.zcount(
-                self.keys[1], "-inf", f"({cutoff!r}"))
+            waiting = self.call(
+                "prune", lambda: self.client.zcount(self.keys[1], "-inf", f"({cutoff!r}")
+            )
             if not waiting:
                 break
             args = self._script_args(repr(cutoff), PRUNE_BATCH, "", "", "")
-            total += self._result(self.call("prune", partial(self._add, keys=self.keys,
-                                                             args=args)))[1]
+            total += self._result(
+                self.call("prune", partial(self._add, keys=self.keys, args=args))
+            )[1]
         return total
 
     def ping(self) -> None:
@@ -241,6 +276,7 @@ class RedisStore(Store):
 
     def open_feed(self, stop: threading.Event, poll_interval: float) -> Feed:
         from ._redis_feed import RedisFeed
+
         return RedisFeed(self, stop)
 
     def close(self) -> None:

@@ -59,8 +59,9 @@ class RedisFeed(Feed):
         self._beat_token = ""
         self._beat_sent: float | None = None
         try:
-            store.call("subscribe", lambda: self._pubsub.subscribe(store.channel,
-                                                                   self._beat_channel))
+            store.call(
+                "subscribe", lambda: self._pubsub.subscribe(store.channel, self._beat_channel)
+            )
             self._await_subscription()
         except BaseException:
             self.close()
@@ -76,19 +77,24 @@ class RedisFeed(Feed):
                 if not waiting:
                     self.confirmed_at = time.monotonic()
                     return
-        raise StoreUnavailable(f"revocation store {self._store.url} unavailable: "
-                               "subscribe: no confirmation from the server")
+        raise StoreUnavailable(
+            f"revocation store {self._store.url} unavailable: "
+            "subscribe: no confirmation from the server"
+        )
 
     def _read(self, timeout: float) -> dict[str, Any] | None:
         reply: dict[str, Any] | None = self._store.call(
-            "subscription", lambda: self._pubsub.get_message(timeout=max(0.0, timeout)))
+            "subscription", lambda: self._pubsub.get_message(timeout=max(0.0, timeout))
+        )
         return reply
 
     def _heartbeat(self, now: float) -> None:
         if self._beat_sent is not None:
             if now - self._beat_sent > self._store.server_timeout:
-                raise StoreUnavailable(f"revocation store {self._store.url} unavailable: "
-                                       "subscription: the heartbeat did not come back")
+                raise StoreUnavailable(
+                    f"revocation store {self._store.url} unavailable: "
+                    "subscription: the heartbeat did not come back"
+                )
         elif now - self.confirmed_at >= self._store.heartbeat_interval:
             token = secrets.token_hex(8)
             client = self._store.client
@@ -120,8 +126,9 @@ class RedisFeed(Feed):
                 try:
                     changes.append(parse_message(str(message.get("data", ""))))
                 except ValueError:
-                    log.warning("revocation store %s: malformed change message; reloading",
-                                self._store.url)
+                    log.warning(
+                        "revocation store %s: malformed change message; reloading", self._store.url
+                    )
                     raise NeedResync("malformed change message") from None
         return changes
 

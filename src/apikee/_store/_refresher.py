@@ -49,8 +49,14 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class Refresher:
     """Runs the refresh loop of one snapshot in a daemon thread (started lazily)."""
 
-    def __init__(self, snapshot: RevocationSnapshot, *, poll_interval: float,
-                 resync_interval: float, backoff_max: float) -> None:
+    def __init__(
+        self,
+        snapshot: RevocationSnapshot,
+        *,
+        poll_interval: float,
+        resync_interval: float,
+        backoff_max: float,
+    ) -> None:
         self._snapshot = snapshot
         self.poll_interval = poll_interval
         self.resync_interval = resync_interval

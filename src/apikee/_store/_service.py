@@ -26,38 +26,56 @@ class Revocations:
     :class:`RevocationSnapshot` of the same store (its options: ``snapshot_options``).
     """
 
-    def __init__(self, store: Store | str, *, snapshot: RevocationSnapshot | None = None,
-                 server_timeout: float = 3.0, poll_interval: float = 0.2,
-                 resync_interval: float = 30.0, backoff_max: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Store | str,
+        *,
+        snapshot: RevocationSnapshot | None = None,
+        server_timeout: float = 3.0,
+        poll_interval: float = 0.2,
+        resync_interval: float = 30.0,
+        backoff_max: float = 5.0,
+    ) -> None:
         self._owns_store = not isinstance(store, Store)
         self.store = open_store(store, server_timeout=server_timeout)
         if snapshot is not None and snapshot.store is not self.store:
             raise ValueError("the snapshot must read the same store object the service writes")
-        self.snapshot = snapshot if snapshot is not None else RevocationSnapshot(
-            self.store, poll_interval=poll_interval, resync_interval=resync_interval,
-            backoff_max=backoff_max)
+        self.snapshot = (
+            snapshot
+            if snapshot is not None
+            else RevocationSnapshot(
+                self.store,
+                poll_interval=poll_interval,
+                resync_interval=resync_interval,
+                backoff_max=backoff_max,
+            )
+        )
 
     def _write(self, revocation: Revocation) -> Revocation:
         version = self.store.add(revocation)
         self.snapshot.apply_local(Change(version, revocation.kind, revocation.value, revocation))
         return revocation
 
-    def revoke_id(self, key_id: str, *, expires_at: float | None = None,
-                  reason: str | None = None) -> Revocation:
+    def revoke_id(
+        self, key_id: str, *, expires_at: float | None = None, reason: str | None = None
+    ) -> Revocation:
         """Revoke the key whose ``id`` claim is ``key_id``. ``expires_at``: the key's ``exp``
         (the record is pruned a day after it; ``None`` keeps it forever)."""
         return self._write(Revocation("id", key_id, reason=reason, expires_at=expires_at))
 
-    def revoke_fingerprint(self, fingerprint: str, *, expires_at: float | None = None,
-                           reason: str | None = None) -> Revocation:
+    def revoke_fingerprint(
+        self, fingerprint: str, *, expires_at: float | None = None, reason: str | None = None
+    ) -> Revocation:
         """Revoke the key whose ``apikee.hash_key`` is ``fingerprint`` (hex, any case)."""
         if isinstance(fingerprint, str):
             fingerprint = fingerprint.strip().lower()
-        return self._write(Revocation("fingerprint", fingerprint, reason=reason,
-                                      expires_at=expires_at))
+        return self._write(
+            Revocation("fingerprint", fingerprint, reason=reason, expires_at=expires_at)
+        )
 
-    def revoke_tenant(self, tenant: str, *, issued_before: float | None = None,
-                      reason: str | None = None) -> Revocation:
+    def revoke_tenant(
+        self, tenant: str, *, issued_before: float | None = None, reason: str | None = None
+    ) -> Revocation:
         """Revoke every key of ``tenant`` issued before ``issued_before`` (default: now);
         keys issued later stay valid. Revoking the tenant again moves the cutoff."""
         cutoff = time.time() if issued_before is None else issued_before

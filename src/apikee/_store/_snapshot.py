@@ -39,18 +39,31 @@ class RevocationSnapshot:
     Nothing here raises into a reader: failures are recorded in :meth:`status` and retried.
     """
 
-    def __init__(self, store: Store | str, *, poll_interval: float = 0.2,
-                 resync_interval: float = 30.0, backoff_max: float = 5.0,
-                 stale_after: float | None = None, server_timeout: float = 3.0) -> None:
-        for name, value in (("poll_interval", poll_interval), ("resync_interval", resync_interval),
-                            ("backoff_max", backoff_max)):
+    def __init__(
+        self,
+        store: Store | str,
+        *,
+        poll_interval: float = 0.2,
+        resync_interval: float = 30.0,
+        backoff_max: float = 5.0,
+        stale_after: float | None = None,
+        server_timeout: float = 3.0,
+    ) -> None:
+        for name, value in (
+            ("poll_interval", poll_interval),
+            ("resync_interval", resync_interval),
+            ("backoff_max", backoff_max),
+        ):
             if not (isinstance(value, (int, float)) and 0 < value < math.inf):
                 raise ValueError(f"{name} must be a positive number of seconds")
         self._owns_store = not isinstance(store, Store)
         self.store = open_store(store, server_timeout=server_timeout)
         beat = max(poll_interval, self.store.heartbeat_interval)
-        self.stale_after = stale_after if stale_after is not None else (
-            max(5.0, 3 * beat) + self.store.server_timeout)
+        self.stale_after = (
+            stale_after
+            if stale_after is not None
+            else (max(5.0, 3 * beat) + self.store.server_timeout)
+        )
         self._lock = threading.RLock()
         self._state = SnapshotState()
         self._ids: frozenset[str] = frozenset()
@@ -65,8 +78,12 @@ class RevocationSnapshot:
         self.last_error_at: float | None = None
         self.failing = False
         self.loaded = threading.Event()
-        self._refresher = Refresher(self, poll_interval=poll_interval,
-                                    resync_interval=resync_interval, backoff_max=backoff_max)
+        self._refresher = Refresher(
+            self,
+            poll_interval=poll_interval,
+            resync_interval=resync_interval,
+            backoff_max=backoff_max,
+        )
 
     # ── the request path: attribute reads only ──────────────────────────────────────────────
 
@@ -166,8 +183,9 @@ class RevocationSnapshot:
             try:
                 listener(self._ids, self._tenants)
             except Exception as exc:  # a listener's bug must not stop the refresher
-                log.error("revocation listener %r failed: %s: %s", listener,
-                          type(exc).__name__, exc)
+                log.error(
+                    "revocation listener %r failed: %s: %s", listener, type(exc).__name__, exc
+                )
 
     # ── state changes (refresher and local writes) ──────────────────────────────────────────
 
@@ -176,8 +194,9 @@ class RevocationSnapshot:
         """The store version the snapshot's base is at (``None`` before the first load)."""
         return self._state.version
 
-    def publish_full(self, version: StoreVersion, ids: set[str], tenants: dict[str, float],
-                     started: float) -> None:
+    def publish_full(
+        self, version: StoreVersion, ids: set[str], tenants: dict[str, float], started: float
+    ) -> None:
         """Replace the base with a full load that began at ``started`` (monotonic)."""
         with self._lock:
             base = self._state.version
@@ -185,8 +204,11 @@ class RevocationSnapshot:
             if changed is None:
                 return  # an older read than what we already have
             if base is not None and base.epoch and base.epoch != version.epoch:
-                log.warning("revocation store %s was reset or lost its data (new epoch); "
-                            "now %d entries", self.store.url, len(ids) + len(tenants))
+                log.warning(
+                    "revocation store %s was reset or lost its data (new epoch); now %d entries",
+                    self.store.url,
+                    len(ids) + len(tenants),
+                )
             self._published(changed)
             self.loaded.set()
 
@@ -224,13 +246,20 @@ class RevocationSnapshot:
                 try:
                     listener(confirmed_monotonic)
                 except Exception as exc:  # a listener's bug must not stop the refresher
-                    log.error("revocation health listener %r failed: %s: %s", listener,
-                              type(exc).__name__, exc)
+                    log.error(
+                        "revocation health listener %r failed: %s: %s",
+                        listener,
+                        type(exc).__name__,
+                        exc,
+                    )
 
     def record_error(self, exc: BaseException) -> None:
         """A refresh failed: keep the data, remember the (credential-free) reason."""
-        text = str(exc) if isinstance(exc, StoreUnavailable) else (
-            f"revocation store {self.store.url}: unexpected {type(exc).__name__}")
+        text = (
+            str(exc)
+            if isinstance(exc, StoreUnavailable)
+            else (f"revocation store {self.store.url}: unexpected {type(exc).__name__}")
+        )
         if not self.failing or text != self.last_error:
             log.warning("%s (keeping the last snapshot; retrying)", text)
         self.failing, self.last_error, self.last_error_at = True, text, time.time()
@@ -245,16 +274,22 @@ class RevocationSnapshot:
         age = self.age()
         ids, tenants, version = self._ids, self._tenants, self.version
         return {
-            "kind": self.store.kind, "url": self.store.url,
+            "kind": self.store.kind,
+            "url": self.store.url,
             "healthy": self.loaded.is_set() and not self.failing and age <= self.stale_after,
             "age": None if math.isinf(age) else round(age, 3),
-            "entries": len(ids) + len(tenants), "tenants": len(tenants),
+            "entries": len(ids) + len(tenants),
+            "tenants": len(tenants),
             "version": None if version is None else version.counter,
-            "loaded_at": self.loaded_at, "last_error": self.last_error,
-            "last_error_at": self.last_error_at, "running": self._refresher.running,
+            "loaded_at": self.loaded_at,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "running": self._refresher.running,
             "pid": os.getpid(),
         }
 
     def __repr__(self) -> str:
-        return (f"<RevocationSnapshot {self.store.url} entries={len(self._ids) + len(self._tenants)}"
-                f" age={self.age():.1f}s>")
+        return (
+            f"<RevocationSnapshot {self.store.url} entries={len(self._ids) + len(self._tenants)}"
+            f" age={self.age():.1f}s>"
+        )

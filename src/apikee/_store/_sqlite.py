@@ -75,8 +75,9 @@ class SQLiteStore(Store):
             return conn
         if self._closed:
             raise StoreUnavailable(f"revocation store {self.url} is closed")
-        conn = sqlite3.connect(self.path, timeout=self.server_timeout, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=self.server_timeout, isolation_level=None, check_same_thread=False
+        )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.server_timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -99,8 +100,10 @@ class SQLiteStore(Store):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            conn.execute("INSERT OR IGNORE INTO apikee_meta VALUES ('epoch', ?), ('version', 0)",
-                         (secrets.token_hex(8),))
+            conn.execute(
+                "INSERT OR IGNORE INTO apikee_meta VALUES ('epoch', ?), ('version', 0)",
+                (secrets.token_hex(8),),
+            )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -115,10 +118,12 @@ class SQLiteStore(Store):
             message = f"revocation store {self.url} unavailable: {describe(operation, exc, ())}"
         raise StoreUnavailable(message)
 
-    def _transaction(self, operation: str, body: Callable[[sqlite3.Connection], _T], *,
-                     write: bool) -> _T:
+    def _transaction(
+        self, operation: str, body: Callable[[sqlite3.Connection], _T], *, write: bool
+    ) -> _T:
         """``body`` in one transaction (rolled back on any error): a read one, where every
         query sees the same version, or ``BEGIN IMMEDIATE`` (the write lock) for a write."""
+
         def transaction(conn: sqlite3.Connection) -> _T:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -129,36 +134,50 @@ class SQLiteStore(Store):
                     conn.execute("ROLLBACK")
                 raise
             return result
+
         return self._run(operation, transaction)
 
     @staticmethod
     def _version(conn: sqlite3.Connection) -> StoreVersion:
-        rows = dict(conn.execute(
-            "SELECT name, value FROM apikee_meta WHERE name IN ('epoch', 'version')").fetchall())
+        rows = dict(
+            conn.execute(
+                "SELECT name, value FROM apikee_meta WHERE name IN ('epoch', 'version')"
+            ).fetchall()
+        )
         return StoreVersion(str(rows.get("epoch", "")), int(rows.get("version", 0)))
 
     @classmethod
-    def _log(cls, conn: sqlite3.Connection, record: Revocation | None,
-             kind: str, value: str) -> StoreVersion:
+    def _log(
+        cls, conn: sqlite3.Connection, record: Revocation | None, kind: str, value: str
+    ) -> StoreVersion:
         conn.execute("UPDATE apikee_meta SET value = value + 1 WHERE name = 'version'")
         version = cls._version(conn)
         if record is None:
-            conn.execute("INSERT INTO apikee_changes (version, kind, value, removed, revoked_at, "
-                         "host) VALUES (?, ?, ?, 1, 0, '')", (version.counter, kind, value))
+            conn.execute(
+                "INSERT INTO apikee_changes (version, kind, value, removed, revoked_at, "
+                "host) VALUES (?, ?, ?, 1, 0, '')",
+                (version.counter, kind, value),
+            )
         else:
-            conn.execute(f"INSERT INTO apikee_changes (version, removed, {_COLUMNS}) "
-                         "VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)", (version.counter, *_values(record)))
-        conn.execute("DELETE FROM apikee_changes WHERE version <= ?",
-                     (version.counter - CHANGE_LOG,))
+            conn.execute(
+                f"INSERT INTO apikee_changes (version, removed, {_COLUMNS}) "
+                "VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)",
+                (version.counter, *_values(record)),
+            )
+        conn.execute(
+            "DELETE FROM apikee_changes WHERE version <= ?", (version.counter - CHANGE_LOG,)
+        )
         return version
 
     @classmethod
     def _prune_in(cls, conn: sqlite3.Connection, now: float) -> int:
-        expired = conn.execute("SELECT kind, value FROM apikee_revocations WHERE expires_at < ?",
-                               (now - PRUNE_MARGIN,)).fetchall()
+        expired = conn.execute(
+            "SELECT kind, value FROM apikee_revocations WHERE expires_at < ?", (now - PRUNE_MARGIN,)
+        ).fetchall()
         for kind, value in expired:
-            conn.execute("DELETE FROM apikee_revocations WHERE kind = ? AND value = ?",
-                         (kind, value))
+            conn.execute(
+                "DELETE FROM apikee_revocations WHERE kind = ? AND value = ?", (kind, value)
+            )
             cls._log(conn, None, kind, value)
         return len(expired)
 
@@ -167,16 +186,22 @@ class SQLiteStore(Store):
     def add(self, revocation: Revocation) -> StoreVersion:
         def body(conn: sqlite3.Connection) -> StoreVersion:
             self._prune_in(conn, time.time())
-            conn.execute(f"INSERT OR REPLACE INTO apikee_revocations ({_COLUMNS}) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)", _values(revocation))
+            conn.execute(
+                f"INSERT OR REPLACE INTO apikee_revocations ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _values(revocation),
+            )
             return self._log(conn, revocation, revocation.kind, revocation.value)
+
         return self._transaction("add", body, write=True)
 
     def discard(self, kind: Kind, value: str) -> StoreVersion | None:
         def body(conn: sqlite3.Connection) -> StoreVersion | None:
-            cursor = conn.execute("DELETE FROM apikee_revocations WHERE kind = ? AND value = ?",
-                                  (kind, value))
+            cursor = conn.execute(
+                "DELETE FROM apikee_revocations WHERE kind = ? AND value = ?", (kind, value)
+            )
             return self._log(conn, None, kind, value) if cursor.rowcount else None
+
         return self._transaction("remove", body, write=True)
 
     def load(self) -> tuple[StoreVersion, list[Revocation]]:
@@ -184,6 +209,7 @@ class SQLiteStore(Store):
             version = self._version(conn)
             rows = conn.execute(f"SELECT {_COLUMNS} FROM apikee_revocations").fetchall()
             return version, [_record(row) for row in rows]
+
         return self._transaction("load", body, write=False)
 
     def load_index(self) -> tuple[StoreVersion, set[str], dict[str, float]]:
@@ -191,13 +217,22 @@ class SQLiteStore(Store):
             live = "(expires_at IS NULL OR expires_at >= ?)"
             cutoff = time.time() - PRUNE_MARGIN
             version = self._version(conn)
-            ids = {value for (value,) in conn.execute(
-                f"SELECT value FROM apikee_revocations WHERE kind != 'tenant' AND {live}",
-                (cutoff,))}
-            tenants = dict(conn.execute(
-                "SELECT value, issued_before FROM apikee_revocations "
-                f"WHERE kind = 'tenant' AND {live}", (cutoff,)).fetchall())
+            ids = {
+                value
+                for (value,) in conn.execute(
+                    f"SELECT value FROM apikee_revocations WHERE kind != 'tenant' AND {live}",
+                    (cutoff,),
+                )
+            }
+            tenants = dict(
+                conn.execute(
+                    "SELECT value, issued_before FROM apikee_revocations "
+                    f"WHERE kind = 'tenant' AND {live}",
+                    (cutoff,),
+                ).fetchall()
+            )
             return version, ids, tenants
+
         return self._transaction("load", body, write=False)
 
     def version(self) -> StoreVersion:
@@ -213,17 +248,35 @@ class SQLiteStore(Store):
             (oldest,) = conn.execute("SELECT MIN(version) FROM apikee_changes").fetchone()
             if oldest is None or oldest > version.counter + 1:
                 return None
-            rows = conn.execute(f"SELECT version, removed, {_COLUMNS} FROM apikee_changes "
-                                "WHERE version > ? ORDER BY version", (version.counter,)).fetchall()
-            return [Change(StoreVersion(current.epoch, row[0]), row[2], row[3],
-                           None if row[1] else _record(row[2:])) for row in rows]
+            rows = conn.execute(
+                f"SELECT version, removed, {_COLUMNS} FROM apikee_changes "
+                "WHERE version > ? ORDER BY version",
+                (version.counter,),
+            ).fetchall()
+            return [
+                Change(
+                    StoreVersion(current.epoch, row[0]),
+                    row[2],
+                    row[3],
+                    None if row[1] else _record(row[2:]),
+                )
+                for row in rows
+            ]
+
         return self._transaction("changes", body, write=False)
 
     def prune(self, now: float | None = None) -> int:
         moment = time.time() if now is None else now
+
         def has_expired(conn: sqlite3.Connection) -> bool:
-            return conn.execute("SELECT 1 FROM apikee_revocations WHERE expires_at < ? LIMIT 1",
-                                (moment - PRUNE_MARGIN,)).fetchone() is not None
+            return (
+                conn.execute(
+                    "SELECT 1 FROM apikee_revocations WHERE expires_at < ? LIMIT 1",
+                    (moment - PRUNE_MARGIN,),
+                ).fetchone()
+                is not None
+            )
+
         if not self._run("prune", has_expired):  # a read first: no write lock when idle
             return 0
         return self._transaction("prune", lambda conn: self._prune_in(conn, moment), write=True)
@@ -246,5 +299,12 @@ class SQLiteStore(Store):
 
 
 def _values(record: Revocation) -> tuple[object, ...]:
-    return (record.kind, record.value, record.reason, record.revoked_at, record.host,
-            record.expires_at, record.issued_before)
+    return (
+        record.kind,
+        record.value,
+        record.reason,
+        record.revoked_at,
+        record.host,
+        record.expires_at,
+        record.issued_before,
+    )

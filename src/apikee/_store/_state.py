@@ -35,8 +35,9 @@ class SnapshotState:
         self._base_tenants: dict[str, float] = {}
         self._overlay: dict[tuple[str, str], tuple[Change, float]] = {}
 
-    def full(self, version: StoreVersion, ids: set[str], tenants: dict[str, float],
-             started: float) -> bool | None:
+    def full(
+        self, version: StoreVersion, ids: set[str], tenants: dict[str, float], started: float
+    ) -> bool | None:
         """Replace the base by a full load begun at ``started`` (monotonic). ``None`` if the
         load is older than the base (ignored); else whether the published pair changed."""
         base = self.version
@@ -87,8 +88,11 @@ class SnapshotState:
     def local(self, change: Change, at: float) -> bool:
         """Enforce this process's own write (made at ``at``, monotonic) at once."""
         base = self.version
-        if (base is not None and base.epoch == change.version.epoch
-                and base.counter >= change.version.counter):
+        if (
+            base is not None
+            and base.epoch == change.version.epoch
+            and base.counter >= change.version.counter
+        ):
             return False
         self._overlay[(change.kind, change.value)] = (change, at)
         return self._publish()
@@ -97,9 +101,11 @@ class SnapshotState:
         """Recompute the published pair (new objects) from base + overlay; True if changed."""
         base = self.version
         if base is not None and self._overlay:
-            self._overlay = {k: v for k, v in self._overlay.items()
-                             if v[0].version.epoch != base.epoch
-                             or v[0].version.counter > base.counter}
+            self._overlay = {
+                k: v
+                for k, v in self._overlay.items()
+                if v[0].version.epoch != base.epoch or v[0].version.counter > base.counter
+            }
         ids, tenants = self._base_ids, self._base_tenants
         if self._overlay:
             id_set, tenants = set(ids), dict(tenants)

@@ -22,13 +22,21 @@ from ._errors import MASK
 __all__ = ["StoreURL", "parse_store_url", "redacted_url"]
 
 SCHEMES = ("memory", "sqlite", "redis", "rediss")
-REDIS_OPTIONS = ("prefix", "ssl_ca_certs", "ssl_cert_reqs", "ssl_certfile", "ssl_keyfile",
-                 "ssl_check_hostname")
+REDIS_OPTIONS = (
+    "prefix",
+    "ssl_ca_certs",
+    "ssl_cert_reqs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_check_hostname",
+)
 _CERT_REQS = ("required", "optional", "none")
 _PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SECRET_PARAM = re.compile(r"(?i)([?&][^=&#]*(?:pass|secret|token|auth)[^=&#]*=)[^&#]*")
-_USAGE = ("memory://, sqlite:///absolute/path.db, sqlite:relative.db, "
-          "redis://[user:password@]host[:port][/db] or rediss://…")
+_USAGE = (
+    "memory://, sqlite:///absolute/path.db, sqlite:relative.db, "
+    "redis://[user:password@]host[:port][/db] or rediss://…"
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,7 +88,9 @@ class StoreURL:
             auth = f"{user}:{MASK}@" if self.password is not None else f"{user}@"
         host = f"[{self.host}]" if ":" in self.host else self.host
         query = "&".join(f"{k}={quote(v, safe='/')}" for k, v in self.options)
-        return f"{self.scheme}://{auth}{host}:{self.port}/{self.db}" + (f"?{query}" if query else "")
+        return f"{self.scheme}://{auth}{host}:{self.port}/{self.db}" + (
+            f"?{query}" if query else ""
+        )
 
     def __repr__(self) -> str:
         return f"StoreURL({self.redacted()!r})"
@@ -201,5 +211,12 @@ def _redis(scheme: str, url: str, shown: str) -> StoreURL:
     password = unquote(parts.password) if parts.password is not None else None
     if password is None and username is not None:
         password, username = username, None  # redis://secret@host: a bare password (AUTH secret)
-    return StoreURL(scheme, host=host, port=port, db=int(db_text), username=username,
-                    password=password, options=options)
+    return StoreURL(
+        scheme,
+        host=host,
+        port=port,
+        db=int(db_text),
+        username=username,
+        password=password,
+        options=options,
+    )
