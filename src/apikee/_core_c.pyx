@@ -36,7 +36,7 @@ from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
 from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
 from ._frozen import deep_copy
-from ._options import checked_now, verifier_options
+from ._options import checked_now, checked_revocations, verifier_options
 from ._revoked import issued_at, revoked_by_snapshot
 from ._payload import MAX_DEPTH, load_payload as _load_general
 from ._scopes import require_scopes, scopes_satisfied
@@ -341,11 +341,9 @@ cdef class Verifier:
         each change. ``fresh_until`` (a ``time.monotonic()`` instant, or None for never): past
         it, verify() fails with ``STORE_UNAVAILABLE`` (fail closed) until the next snapshot.
         """
-        if type(ids) is not frozenset or type(tenants) is not dict:
-            raise TypeError("set_revocations() takes a frozenset and a dict")
-        self._revoked_ids = ids or None
-        self._revoked_tenants = tenants or None
-        self._fresh_until = None if fresh_until is None else float(fresh_until)
+        self._revoked_ids, self._revoked_tenants, self._fresh_until = checked_revocations(
+            ids, tenants, fresh_until
+        )
 
     def sign(self, payload):
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 from . import _errors as E
 from ._claims_py import ApikeeClaims, _claims_from_dict
 from ._errors import ApikeeError
-from ._options import checked_now, verifier_options
+from ._options import checked_now, checked_revocations, verifier_options
 from ._payload import load_payload
 from ._revoked import revoked_by_snapshot
 from ._scopes import require_scopes
@@ -199,11 +199,9 @@ class Verifier:
         each change. ``fresh_until`` (a ``time.monotonic()`` instant, or None for never): past
         it, verify() fails with ``STORE_UNAVAILABLE`` (fail closed) until the next snapshot.
         """
-        if type(ids) is not frozenset or type(tenants) is not dict:
-            raise TypeError("set_revocations() takes a frozenset and a dict")
-        self._revoked_ids = ids or None
-        self._revoked_tenants = tenants or None
-        self._fresh_until = None if fresh_until is None else float(fresh_until)
+        self._revoked_ids, self._revoked_tenants, self._fresh_until = checked_revocations(
+            ids, tenants, fresh_until
+        )
 
     def sign(self, payload: bytes) -> bytes:
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""

@@ -16,7 +16,13 @@ from typing import Any, Callable, Sequence
 from ._errors import MSG_BAD_NOW, ApikeeConfigError
 from ._wire import MAX_TIMESTAMP
 
-__all__ = ["LARGEST_MAX_KEY_LENGTH", "MAX_LEEWAY", "checked_now", "verifier_options"]
+__all__ = [
+    "LARGEST_MAX_KEY_LENGTH",
+    "MAX_LEEWAY",
+    "checked_now",
+    "checked_revocations",
+    "verifier_options",
+]
 
 #: The largest ``max_key_length`` (2**31 - 1 characters: far past any real key, and a C int).
 LARGEST_MAX_KEY_LENGTH = 2**31 - 1
@@ -71,6 +77,16 @@ def verifier_options(
         environment,
         is_revoked,
     )
+
+
+def checked_revocations(
+    ids: Any, tenants: Any, fresh_until: Any
+) -> tuple[frozenset[str] | None, dict[str, float] | None, float | None]:
+    """``Verifier.set_revocations``'s arguments as the verifier keeps them: None for an empty
+    set or dict (so a verifier with nothing revoked pays one pointer comparison)."""
+    if type(ids) is not frozenset or type(tenants) is not dict:
+        raise TypeError("set_revocations() takes a frozenset and a dict")
+    return ids or None, tenants or None, None if fresh_until is None else float(fresh_until)
 
 
 def checked_now(now: Any) -> float:
