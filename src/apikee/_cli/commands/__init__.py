@@ -21,7 +21,10 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("verify", "verify a key with your secret: claims on success, CODE: message on failure"),
     ("inspect", "decode a key's claims WITHOUT a secret (nothing is verified)"),
     ("scan", "find leaked apikee_ keys and sk_live_/sk_test_ platform keys in files"),
-    ("info", "version, implementation in use and why, Python, platform"),
+    ("revoke", "revoke a key (by the key, its id or fingerprint) or a tenant's keys, in the store"),
+    ("unrevoke", "take a revocation back"),
+    ("revocations", "list the revocations in the store"),
+    ("info", "version, implementation in use and why, Python, platform, store"),
 )
 
 

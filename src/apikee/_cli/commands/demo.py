@@ -1,14 +1,18 @@
 """``apikee demo`` (and ``apikee`` with no arguments): a short tour, entirely in memory.
 
 Everything uses a throwaway secret made here and discarded at exit, so the keys it prints open
-nothing. The secret itself is never printed in full.
+nothing. The secret itself is never printed in full. The revocation step uses an embedded
+SQLite store in a temporary folder, removed before the demo ends; ``APIKEE_STORE`` is ignored
+(the demo never touches your own store).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ... import __version__, _core
@@ -73,8 +77,57 @@ def _time_verify(apikee: Apikee, key: str) -> tuple[int, float]:
             return count, elapsed
 
 
+@contextmanager
+def _without_env_store() -> Iterator[None]:
+    """Hide ``APIKEE_STORE`` (an Apikee built without store= would open it) for the demo."""
+    saved = os.environ.pop("APIKEE_STORE", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["APIKEE_STORE"] = saved
+
+
+def _revocation(secret: str) -> dict[str, Any]:
+    """Revoke a key in a SQLite store in a temporary folder; what each verification said."""
+    import tempfile
+
+    from ..._store import StoreUnavailable
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="apikee-demo-") as folder:
+            url = "sqlite:///" + os.path.join(folder, "revocations.db").lstrip("/")
+            apikee = Apikee(secret=secret, store=url)
+            other = None
+            try:
+                key = apikee.create(_TENANT, scopes=["orders:read"])
+                before = _outcome(lambda: apikee.verify(key))
+                record = apikee.revoke(key, reason="leaked in a log")
+                after = _outcome(lambda: apikee.verify(key))
+                other = Apikee(secret=secret, store=url)  # another process would do the same
+                elsewhere = _outcome(lambda: other.verify(key))  # type: ignore[union-attr]
+            finally:
+                apikee.close()
+                if other is not None:
+                    other.close()
+    except (StoreUnavailable, OSError, ImportError, ValueError) as exc:
+        return {"skipped": f"{type(exc).__name__}: {exc}"}
+    return {
+        "store": "sqlite (a temporary file, deleted)",
+        "before": before,
+        "revoked": {"kind": record.kind, "value": record.value, "reason": record.reason},
+        "after": after,
+        "another_verifier": elsewhere,
+    }
+
+
 def run_demo(json_output: bool = False) -> int:
     """Print the tour (or its results as JSON); always exits 0."""
+    with _without_env_store():
+        return _run_demo(json_output)
+
+
+def _run_demo(json_output: bool) -> int:
     secret, old_secret = generate_secret(), generate_secret()
     apikee = Apikee(secret=secret)
     key = apikee.create(_TENANT, scopes=_SCOPES, meta=_META)
@@ -88,6 +141,7 @@ def run_demo(json_output: bool = False) -> int:
     rotated = _outcome(lambda: Apikee(secrets=[secret, old_secret]).verify(old_key))
     dropped = _outcome(lambda: Apikee(secrets=[secret]).verify(old_key))
     scope_ok = claims.has_scopes("orders:read")
+    revocation = _revocation(secret)
     count, seconds = _time_verify(apikee, key)
     per_key_us = seconds / count * 1e6
 
@@ -104,6 +158,7 @@ def run_demo(json_output: bool = False) -> int:
                 "old_key_with_both_secrets": rotated,
                 "old_key_with_new_secret_only": dropped,
             },
+            "revocation": revocation,
             "verify": {
                 "count": count, "seconds": round(seconds, 4), "per_key_us": round(per_key_us, 3),
             },
@@ -146,7 +201,25 @@ def run_demo(json_output: bool = False) -> int:
     out(f"     apikee.decode_unverified(key) -> tenant {decoded.tenant!r}, "
         f"meta {decoded.meta!r}, verified {decoded.verified}")
     out("")
-    out(f"8. Speed of verify() here: {per_key_us:.2f} µs per key "
+    out("8. Revoking a key: a store every verifier reads (here SQLite in a temporary folder;")
+    out("   redis:// for a fleet). verify() reads an in-memory snapshot: still no I/O per call")
+    if "skipped" in revocation:
+        out(f"     (skipped: {revocation['skipped']})")
+    else:
+        record = revocation["revoked"]
+        revoke_call = f"apikee.revoke(key, reason={record['reason']!r})"
+        rows = (
+            ("apikee.verify(key)", _said(revocation["before"])),
+            (revoke_call, f"revoked its id {record['value']}"),
+            ("apikee.verify(key)", _said(revocation["after"])),
+            ("another verifier reading the store", _said(revocation["another_verifier"])),
+        )
+        out("     apikee = Apikee(secret=secret, store='sqlite:///path/revocations.db')")
+        for call, said in rows:
+            out(f"     {call:<{len(revoke_call)}} -> {said}")
+        out("     shell: apikee revoke --store sqlite:///path/revocations.db - < key.txt")
+    out("")
+    out(f"9. Speed of verify() here: {per_key_us:.2f} µs per key "
         f"({count:,} verifications in {seconds:.2f} s, {_core.IMPLEMENTATION})")
     out("")
     out("Next:")
@@ -154,5 +227,6 @@ def run_demo(json_output: bool = False) -> int:
     out("  apikee create --tenant acme-corp --scope orders:read")
     out("  apikee verify - < key.txt                      apikee inspect - < key.txt")
     out("  apikee scan .                                  find leaked keys in your code")
+    out("  apikee revoke --store sqlite:///path/revocations.db - < key.txt")
     out("  apikee --help")
     return EXIT_OK

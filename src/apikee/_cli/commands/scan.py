@@ -6,6 +6,13 @@ unreadable, or special files such as FIFOs, sockets and devices, which are never
 named on stderr and counted in every format's summary (``possibly_missed``): by default they
 do not change the exit status; with ``--strict`` they make it 1. UTF-16 and UTF-32 text is
 read. The scanner and its reports are :mod:`apikee._cli.scan`.
+
+With a store (``--store URL`` or ``APIKEE_STORE``) and a secret, keys the store has revoked are
+reported ``revoked`` (they do not fail the scan). ``--revoke`` (needs both: exit 2 before
+scanning without either) revokes every live or not-yet-valid key found, each once, and says
+so in every format; those findings keep their status (the scan still exits 1: the key was
+live when found and must still leave the code). A store that cannot take a revocation makes
+the scan exit 1, even with ``--exit-zero``.
 """
 
 from __future__ import annotations
@@ -14,22 +21,31 @@ import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from ..input import configured_secrets, make_apikee, parse_size
 from ..masking import shown_argument
-from ..output import EXIT_BAD, EXIT_OK, CliError, emit_json, safe
+from ..output import EXIT_BAD, EXIT_OK, CliError, emit_json, err, safe
 from ..parser import add_secret_file_option
+from ..store import add_store_option, configured_store, open_store, unavailable
+
+if TYPE_CHECKING:
+    from ..._apikee import Apikee
 
 EPILOG = (
     "examples:\n  apikee scan .\n"
     "  apikee scan --exclude 'tests/*' --format sarif . > apikee.sarif\n"
-    "  apikee scan --patterns > .github/secret_scanning.yml\n\n"
+    "  apikee scan --patterns > .github/secret_scanning.yml\n"
+    "  apikee scan --revoke --store sqlite:///var/lib/apikee/revocations.db .\n\n"
     "With APIKEE_SECRET (or --secret-file with every secret your servers accept) keys are\n"
     "verified: LIVE, NOT-YET-VALID, EXPIRED, FORGED. Without a secret, unexpired keys are\n"
     "UNVERIFIABLE. Exit 1 when a live, not-yet-valid, unverifiable or platform key is found.\n"
     "A line containing 'apikee-scan: ignore' is skipped (for documented example keys).\n"
     "UTF-16 and UTF-32 text files are read; FIFOs, sockets and devices are never opened.\n"
-    "Files that may hold keys but were not scanned are reported; --strict makes them fail."
+    "Files that may hold keys but were not scanned are reported; --strict makes them fail.\n"
+    "--revoke revokes every LIVE and NOT-YET-VALID key found in the store (--store URL or\n"
+    "APIKEE_STORE; the secret is required too) and reports it; the scan still exits 1."
 )
 
 
@@ -55,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patterns", action="store_true",
                         help="print the secret-scanning patterns "
                         "(YAML for .github/secret_scanning.yml)")
+    add_store_option(parser)
+    parser.add_argument("--revoke", action="store_true",
+                        help="revoke every live or not-yet-valid key found, in the store "
+                        "(needs the secret and --store or APIKEE_STORE)")
+    parser.add_argument("--reason", metavar="TEXT",
+                        help="with --revoke: the reason recorded (default: 'leaked: found by "
+                        "apikee scan in PATH:LINE')")
 
 
 class _Progress:
@@ -84,7 +107,6 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     """Scan the given paths (or print the secret-scanning patterns with --patterns)."""
     from ..scan import scanner
-    from ..scan.report import describe_finding, json_report, print_text_report
 
     fmt = "json" if args.json else args.format
     if args.patterns:
@@ -98,14 +120,41 @@ def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not os.path.exists(path):
             raise CliError(f"no such file or folder: {shown_argument(path)}")
-    secrets = configured_secrets(args, required=False)
-    apikee = make_apikee(secrets) if secrets else None
+    if args.reason is not None and not args.revoke:
+        raise CliError("--reason applies to --revoke only")
+    if args.reason is not None and len(args.reason) > 500:
+        raise CliError("--reason: at most 500 characters")
+    secrets = configured_secrets(args, required=args.revoke)
+    store = configured_store(args, required=args.revoke, shared=args.revoke) if secrets else None
+    with ExitStack() as stack:
+        apikee = None
+        if secrets and store:
+            apikee = stack.enter_context(open_store(store, secrets, value_errors=False))
+            health = apikee.store_status() or {}
+            if not health.get("healthy") and health.get("last_error"):
+                if args.revoke:
+                    raise unavailable(health["last_error"])  # exit 1 before scanning
+                err(f"apikee: note: {unavailable(health['last_error']).message}; keys it "
+                    "revoked may be reported as live")
+        elif secrets:
+            apikee = make_apikee(secrets)
+        status = _scan(args, fmt, apikee)
+    return status
+
+
+def _scan(args: argparse.Namespace, fmt: str, apikee: Apikee | None) -> int:
+    """Scan, report, and say how it went (the exit status)."""
+    from ..scan import scanner
+    from ..scan.report import describe_finding, json_report, print_text_report
+    from ..scan.revoking import Revoker
+
+    revoker = Revoker(apikee, args.reason) if args.revoke and apikee is not None else None
     progress = _Progress() if sys.stderr.isatty() else None
     started = time.monotonic()
     try:
         result = scanner.scan(
             args.paths, apikee=apikee, excludes=args.exclude, max_size=args.max_size,
-            progress=progress,
+            progress=progress, revoke=revoker,
         )
     finally:
         if progress is not None:
@@ -113,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     failed = bool(result.failing) and not args.exit_zero
     status = EXIT_BAD if failed or (args.strict and result.possibly_missed) else EXIT_OK
+    if result.revoke_failed:
+        status = EXIT_BAD  # a revocation that did not happen: the job is not done
     if fmt == "sarif":
         from ... import __version__
         from ..scan.sarif import to_sarif
@@ -122,4 +173,6 @@ def run(args: argparse.Namespace) -> int:
         emit_json(json_report(result, elapsed))
     else:
         print_text_report(result, args.max_size, elapsed, strict=args.strict)
+    if result.revoke_error is not None:
+        err(f"apikee: {unavailable(result.revoke_error).message}")
     return status

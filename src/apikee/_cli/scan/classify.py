@@ -2,7 +2,7 @@
 
 Customer keys are decoded without a secret for their tenant and expiry and, when the caller
 has an :class:`~apikee.Apikee` with the secrets the servers accept, verified to tell a live key
-from an expired or forged one.
+from an expired or forged one (and, when that Apikee has a store, from a revoked one).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ..._errors import MSG_NO_MSGPACK, ApikeeError, ErrorCode
 from ..._keyutil import unverified_payload
 from ..._wire import PREFIX
 from ..claims import unix_seconds
-from .findings import EXPIRED, FORGED, INVALID, LIVE, NOT_YET_VALID, UNVERIFIABLE
+from .findings import EXPIRED, FORGED, INVALID, LIVE, NOT_YET_VALID, REVOKED, UNVERIFIABLE
 
 if TYPE_CHECKING:
     from ..._apikee import Apikee
@@ -28,6 +28,7 @@ def text(value: Any) -> str | None:
 
 _NOT_YOURS = "does not verify with your secret(s): forged, or issued with another secret"
 _NEEDS_MSGPACK = "a MessagePack key: install apikee[msgpack] to read its claims"
+_REVOKED = "signed with your secret; revoked in the store: verifiers reading it refuse it"
 
 
 Classified = tuple[str, str, dict[str, Any]]  # (status, detail, decoded claims)
@@ -63,6 +64,8 @@ def classify(key: str, apikee: Apikee | None, now: float) -> Classified | None:
             return NOT_YET_VALID, "signed with your secret; becomes valid later", claims
         if exc.code == ErrorCode.INVALID_SIGNATURE:
             return FORGED, _NOT_YOURS, claims
+        if exc.code == ErrorCode.REVOKED:
+            return REVOKED, _REVOKED, claims
         if exc.message == MSG_NO_MSGPACK:
             return UNVERIFIABLE, f"signed with your secret; {_NEEDS_MSGPACK}", claims
         return INVALID, f"{exc.code}: {exc.message}", claims

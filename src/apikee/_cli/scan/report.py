@@ -1,7 +1,8 @@
 """The report of ``apikee scan`` in text and JSON (SARIF is :mod:`.sarif`).
 
 No full key is ever written: a finding shows its masked form and its sha256 fingerprint
-(``apikee.hash_key(key)``), and decoded values (the tenant) pass through ``safe``.
+(``apikee.hash_key(key)``), and decoded values (the tenant) pass through ``safe``. With
+``--revoke``, a finding also says whether its key was revoked (by its id, or fingerprint).
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ def _expiry_text(finding: Finding, now: float) -> str:
     return f"{verb} {iso(finding.exp)} ({relative(finding.exp, now)})"
 
 
+def revocation_text(finding: Finding) -> str:
+    """What ``--revoke`` did with the finding's key, as a short phrase ("" when nothing)."""
+    outcome = finding.revocation
+    if outcome is None:
+        return ""
+    if outcome.revoked:
+        what = f"id {safe(outcome.value, 130)}" if outcome.kind == "id" else \
+            f"fingerprint {(outcome.value or '')[:12]}…"
+        return f"REVOKED NOW (by its {what})"
+    return f"NOT REVOKED: {safe(outcome.error, 300)}"
+
+
 def _finding_line(finding: Finding, now: float) -> str:
     """The text-format line of a finding: where, what, whose, until when, why; no key."""
     head = (
@@ -38,14 +51,16 @@ def _finding_line(finding: Finding, now: float) -> str:
     if finding.kind == "platform-key":
         return f"{head} {finding.detail} [sha256 {finding.fingerprint[:16]}]"
     tenant = "tenant unknown" if finding.tenant is None else f"tenant {safe(finding.tenant, 60)!r}"
+    revoked = revocation_text(finding)
     return (
         f"{head} {tenant}, {_expiry_text(finding, now)}: {finding.detail} "
-        f"[sha256 {finding.fingerprint[:16]}]"
+        f"[sha256 {finding.fingerprint[:16]}]" + (f" -> {revoked}" if revoked else "")
     )
 
 
 _LABELS = {
     "live": "Live apikee key", "expired": "Expired apikee key", "invalid": "Invalid apikee key",
+    "revoked": "Revoked apikee key",
 }
 
 
@@ -56,7 +71,9 @@ def describe_finding(finding: Finding, now: float | None = None) -> str:
         return f"apikee.dev platform key: {finding.detail}"
     tenant = "unknown tenant" if finding.tenant is None else f"tenant {safe(finding.tenant, 60)!r}"
     label = _LABELS.get(finding.status, "Apikee key")
-    return f"{label} for {tenant}, {_expiry_text(finding, now)}: {finding.detail}"
+    revoked = revocation_text(finding)
+    return (f"{label} for {tenant}, {_expiry_text(finding, now)}: {finding.detail}"
+            + (f"; {revoked}" if revoked else ""))
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -75,6 +92,7 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
         "expires_at": iso(finding.exp),
         "exp": finding.exp,
         "detail": finding.detail,
+        "revocation": None if finding.revocation is None else finding.revocation.to_dict(),
     }
 
 
@@ -83,6 +101,8 @@ def json_report(result: ScanResult, elapsed: float) -> dict[str, Any]:
     return {
         "version": 1,
         "secret_configured": result.secret_configured,
+        "store": result.store,
+        "revoke": result.revoke,
         "findings": [_finding_dict(f) for f in result.findings],
         "summary": {
             "findings": len(result.findings),
@@ -99,6 +119,9 @@ def json_report(result: ScanResult, elapsed: float) -> dict[str, Any]:
             "excluded": result.excluded,
             "ignored_candidates": result.ignored_candidates,
             "ignored_by_pragma": result.ignored_by_pragma,
+            "revoked": result.revoked,
+            "revoke_failed": result.revoke_failed,
+            "revoke_error": result.revoke_error,
             "seconds": round(elapsed, 3),
         },
     }
@@ -176,7 +199,33 @@ def print_text_report(
     if result.secret_configured and customer and all(f.status == "forged" for f in customer):
         out("None of these keys verifies with the given secret(s): if they are yours, give the")
         out("scan every secret your servers accept (--secret-file, one a line).")
-    if result.failing:
+    for line in _revoke_lines(result):
+        out(line)
+    unrevoked = [f for f in result.findings
+                 if f.failing and not (f.revocation is not None and f.revocation.revoked)]
+    if result.failing and not unrevoked:
+        out("Still remove every key found from the code and the git history (git filter-repo),")
+        out("and rotate the signing secret if it was committed too.")
+    elif result.failing:
         out("Revoke every LIVE, NOT-YET-VALID, UNVERIFIABLE and PLATFORM-KEY key now (its")
         out("sha256 is apikee.hash_key(key)), remove it from the code and the git history")
         out("(git filter-repo), and rotate the signing secret if it was committed too.")
+
+
+def _revoke_lines(result: ScanResult) -> list[str]:
+    """What ``--revoke`` did, for the text summary (nothing without ``--revoke``)."""
+    if not result.revoke:
+        return []
+    store = safe(result.store or "the store", 300)
+    lines = []
+    if result.revoked:
+        count = result.revoked
+        lines.append(f"Revoked {count} key{'s' if count != 1 else ''} in {store}: every verifier "
+                     f"reading it refuses {'them' if count != 1 else 'it'} with REVOKED.")
+    if result.revoke_failed:
+        count = result.revoke_failed
+        lines.append(f"Could NOT revoke {count} key{'s' if count != 1 else ''} (see above): "
+                     "revoke them with `apikee revoke` (once the store is back, if it was down).")
+    if not result.revoked and not result.revoke_failed:
+        lines.append("Nothing to revoke: no live or not-yet-valid key was found.")
+    return lines

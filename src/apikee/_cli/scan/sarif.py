@@ -20,6 +20,7 @@ from .findings import (
     LIVE,
     NOT_YET_VALID,
     PLATFORM,
+    REVOKED,
     UNVERIFIABLE,
     Finding,
     ScanResult,
@@ -89,9 +90,20 @@ _RULES: tuple[tuple[str, str, str, str, str, str, str], ...] = (
         "note", "1.0",
         "Remove it; keys are issued by apikee.create() and never edited by hand.",
     ),
+    (
+        "apikee/revoked-key", "RevokedApikeeKey",
+        "A revoked apikee customer key is committed",
+        "An apikee customer key signed with your secret, and revoked in the revocation store "
+        "given to the scanner: verifiers that read the store refuse it, but its claims are "
+        "readable by anyone.",
+        "note", "2.0",
+        "Remove it from the code and the git history; check that every verifier reads the "
+        "store that revoked it.",
+    ),
 )
 _RULE_OF_STATUS = {
     LIVE: 0, NOT_YET_VALID: 0, UNVERIFIABLE: 1, PLATFORM: 2, EXPIRED: 3, FORGED: 4, INVALID: 5,
+    REVOKED: 6,
 }
 
 
@@ -166,6 +178,8 @@ def to_sarif(
                 key: value
                 for key, value in (
                     ("status", finding.status), ("kind", finding.kind), ("tenant", finding.tenant),
+                    ("revoked", None if finding.revocation is None
+                     else finding.revocation.revoked),
                 )
                 if value is not None
             },

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..._keyutil import hash_key
+from ..._wire import ALPHABET, PREFIX
 from ..claims import unix_seconds
 from .classify import classify, mask, text
-from ..._wire import ALPHABET, PREFIX
 from .findings import PLATFORM, REVOCABLE, Finding, RevokeOutcome, ScanResult
 from .reading import NotRegular, read_file, text_encoding
 from .walk import exclude_matcher, files_to_read
