@@ -62,14 +62,31 @@ def listed(store: str) -> list[dict]:
 def test_revoke_a_key_then_verify_fails_revoked(keys, store, impl):
     key = keys.create("acme", scopes=["read"])
     assert verify(key, store).code == 0
-    result = cli("revoke", "--store", store, "--reason", "leaked in a ticket", "-", stdin=key,
-                 secret=SECRET, hidden=(key,), impl=impl)
+    result = cli(
+        "revoke",
+        "--store",
+        store,
+        "--reason",
+        "leaked in a ticket",
+        "-",
+        stdin=key,
+        secret=SECRET,
+        hidden=(key,),
+        impl=impl,
+    )
     assert result.code == 0, result.err
     key_id = keys.verify(key).id
     assert result.out.startswith(f"REVOKED apikee_…{key[-4:]}: the key with id {key_id}")
     assert "leaked in a ticket" in result.out and store in result.out
-    rejected = cli("verify", "-", stdin=key, secret=SECRET, env={"APIKEE_STORE": store},
-                   hidden=(key,), impl=impl)
+    rejected = cli(
+        "verify",
+        "-",
+        stdin=key,
+        secret=SECRET,
+        env={"APIKEE_STORE": store},
+        hidden=(key,),
+        impl=impl,
+    )
     assert rejected.code == 1
     assert rejected.err.startswith("REVOKED:")
     assert verify(key, None).code == 0  # a verifier without the store knows nothing of it
@@ -78,8 +95,7 @@ def test_revoke_a_key_then_verify_fails_revoked(keys, store, impl):
 def test_revoke_json_gives_the_record(keys, store):
     key = keys.create("acme", expires_in="30d")
     claims = keys.verify(key)
-    result = cli("revoke", "--json", "--store", store, "-", stdin=key, secret=SECRET,
-                 hidden=(key,))
+    result = cli("revoke", "--json", "--store", store, "-", stdin=key, secret=SECRET, hidden=(key,))
     assert result.code == 0, result.err
     data = result.json()
     assert data["store"] == store
@@ -116,10 +132,14 @@ def test_revoke_by_id_needs_no_secret(keys, store):
     assert verify(key, store).code == 1
 
 
-def test_revoke_by_fingerprint(store):
-    # Verifiers look keys up by fingerprint only when they have no id claim (keys of other
-    # SDKs): a key this library issues always has one and is revoked by its id.
-    key = signed_key(_core_py, b'{"tid":"acme","scp":[],"env":"production"}')
+@pytest.mark.parametrize("with_id", [False, True], ids=["no-id", "with-id"])
+def test_revoke_by_fingerprint(store, keys, with_id):
+    # A revoked fingerprint takes effect on any key: one without an id claim (keys of other
+    # SDKs) and one with an id alike.
+    if with_id:
+        key = keys.create("acme")
+    else:
+        key = signed_key(_core_py, b'{"tid":"acme","scp":[],"env":"production"}')
     assert verify(key, store).code == 0
     fingerprint = hash_key(key)
     result = cli("revoke", "--json", "--store", store, "--fingerprint", fingerprint.upper())
@@ -130,13 +150,12 @@ def test_revoke_by_fingerprint(store):
     assert rejected.code == 1 and "REVOKED" in rejected.err
     text = cli("revoke", "--store", store, "--fingerprint", fingerprint)
     assert text.out.startswith(f"REVOKED the key with fingerprint {fingerprint[:12]}…")
-    assert "no id claim" in text.out
+    assert "every verification hashes its key" in text.out
 
 
 def test_revoking_a_key_without_an_id_uses_its_fingerprint(store):
     key = signed_key(_core_py, b'{"tid":"acme","scp":[],"env":"production"}')
-    result = cli("revoke", "--json", "--store", store, "-", stdin=key, secret=SECRET,
-                 hidden=(key,))
+    result = cli("revoke", "--json", "--store", store, "-", stdin=key, secret=SECRET, hidden=(key,))
     assert result.code == 0, result.err
     assert result.json()["revoked"]["kind"] == "fingerprint"
     assert result.json()["revoked"]["value"] == hash_key(key)
@@ -147,15 +166,23 @@ def test_revoking_a_key_without_an_id_uses_its_fingerprint(store):
 
 def test_revoke_a_tenant_issued_before(keys, store):
     acme, other = keys.create("acme"), keys.create("other-co")
-    result = cli("revoke", "--json", "--store", store, "--tenant", "acme",
-                 "--issued-before", "-1d")
+    result = cli("revoke", "--json", "--store", store, "--tenant", "acme", "--issued-before", "-1d")
     assert result.code == 0, result.err
     record = result.json()["revoked"]
     assert record["kind"] == "tenant" and record["value"] == "acme"
     assert abs(record["issued_before"] - (time.time() - 86400)) < 120
     assert verify(acme, store).code == 0  # issued after the cutoff: still valid
-    result = cli("revoke", "--store", store, "--tenant", "acme", "--issued-before", "+1h",
-                 "--reason", "force rotation")
+    result = cli(
+        "revoke",
+        "--store",
+        store,
+        "--tenant",
+        "acme",
+        "--issued-before",
+        "+1h",
+        "--reason",
+        "force rotation",
+    )
     assert result.code == 0, result.err
     assert result.out.startswith("REVOKED every key of tenant 'acme' issued before ")
     rejected = verify(acme, store)
@@ -204,13 +231,19 @@ def test_unrevoke(keys, store):
     assert verify(key, store).code == 1
     result = cli("unrevoke", "--json", "--store", store, "-", stdin=key, hidden=(key,))  # no secret
     assert result.code == 0, result.err
-    assert result.json() == {"unrevoked": True, "kind": "id", "value": keys.verify(key).id,
-                             "store": store}
+    assert result.json() == {
+        "unrevoked": True,
+        "kind": "id",
+        "value": keys.verify(key).id,
+        "store": store,
+    }
     assert verify(key, store).code == 0
     again = cli("unrevoke", "--store", store, "-", stdin=key, hidden=(key,))
     assert again.code == 0 and again.out.startswith("NOT REVOKED")
-    assert cli("unrevoke", "--json", "--store", store, "--id", "nothing-here").json()[
-        "unrevoked"] is False
+    assert (
+        cli("unrevoke", "--json", "--store", store, "--id", "nothing-here").json()["unrevoked"]
+        is False
+    )
     assert cli("revoke", "--store", store, "--tenant", "acme", "--issued-before", "+1h").code == 0
     assert verify(key, store).code == 1
     result = cli("unrevoke", "--store", store, "--tenant", "acme")
@@ -242,11 +275,19 @@ def test_revocations_table_and_json(keys, store):
     data = cli("revocations", "--json", "--store", store).json()
     assert data["store"] == store and data["count"] == 4
     assert [(r["kind"], r["value"]) for r in data["revocations"]] == [
-        ("id", "key-one"), ("fingerprint", fingerprint), ("tenant", "acme"),
+        ("id", "key-one"),
+        ("fingerprint", fingerprint),
+        ("tenant", "acme"),
         ("id", keys.verify(key).id),
     ]
     assert set(data["revocations"][0]) >= {
-        "kind", "value", "reason", "revoked_at", "host", "expires_at", "issued_before",
+        "kind",
+        "value",
+        "reason",
+        "revoked_at",
+        "host",
+        "expires_at",
+        "issued_before",
     }
 
 
@@ -263,8 +304,10 @@ def test_store_option_or_apikee_store(tmp_path):
     first, second = f"sqlite://{tmp_path}/first.db", f"sqlite://{tmp_path}/second.db"
     assert cli("revoke", "--id", "from-env", env={"APIKEE_STORE": first}).code == 0
     # --store wins over APIKEE_STORE
-    assert cli("revoke", "--id", "from-option", "--store", second,
-               env={"APIKEE_STORE": first}).code == 0
+    assert (
+        cli("revoke", "--id", "from-option", "--store", second, env={"APIKEE_STORE": first}).code
+        == 0
+    )
     assert [r["value"] for r in listed(first)] == ["from-env"]
     data = cli("revocations", "--json", env={"APIKEE_STORE": second}).json()
     assert [r["value"] for r in data["revocations"]] == ["from-option"]
@@ -274,10 +317,15 @@ def test_store_option_or_apikee_store(tmp_path):
     assert [r["value"] for r in listed(f"sqlite:///{tmp_path}/rel.db")] == ["relative"]
 
 
-@pytest.mark.parametrize("args", [
-    ("revoke", "--id", "abc"), ("unrevoke", "--id", "abc"), ("revocations",),
-    ("scan", "--revoke", "."),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("revoke", "--id", "abc"),
+        ("unrevoke", "--id", "abc"),
+        ("revocations",),
+        ("scan", "--revoke", "."),
+    ],
+)
 def test_no_store_exits_2_naming_both_ways(args, tmp_path):
     result = cli(*args, secret=SECRET, cwd=tmp_path)
     assert result.code == 2
@@ -296,23 +344,33 @@ def test_a_store_password_is_never_shown_and_a_dead_store_fails_fast(tmp_path):
         (("scan", "--revoke", "."), 1),
     ]:
         started = time.monotonic()
-        result = cli(*args, "--store", DEAD_REDIS, secret=SECRET, cwd=tmp_path, timeout=20,
-                     hidden=(PASSWORD,))
+        result = cli(
+            *args,
+            "--store",
+            DEAD_REDIS,
+            secret=SECRET,
+            cwd=tmp_path,
+            timeout=20,
+            hidden=(PASSWORD,),
+        )
         assert time.monotonic() - started < 10, args
         assert result.code == expected, (args, result.text)
         assert result.err.startswith("apikee: the store is unavailable: "), result.err
         assert "redis://user:***@127.0.0.1:1/0" in result.err
         assert result.out == ""  # nothing was revoked, nothing scanned
-    via_env = cli("revoke", "--id", "abc", env={"APIKEE_STORE": DEAD_REDIS}, timeout=20,
-                  hidden=(PASSWORD,))
+    via_env = cli(
+        "revoke", "--id", "abc", env={"APIKEE_STORE": DEAD_REDIS}, timeout=20, hidden=(PASSWORD,)
+    )
     assert via_env.code == 1
-    malformed = cli("revoke", "--id", "abc", "--store", DEAD_REDIS + "?bogus=1", timeout=20,
-                    hidden=(PASSWORD,))
+    malformed = cli(
+        "revoke", "--id", "abc", "--store", DEAD_REDIS + "?bogus=1", timeout=20, hidden=(PASSWORD,)
+    )
     assert malformed.code == 2 and "unknown option" in malformed.err
     info = cli("info", "--store", DEAD_REDIS, timeout=20, hidden=(PASSWORD,))
     assert info.code == 0 and "UNHEALTHY" in info.out
-    data = cli("info", "--json", env={"APIKEE_STORE": DEAD_REDIS}, timeout=20,
-               hidden=(PASSWORD,)).json()
+    data = cli(
+        "info", "--json", env={"APIKEE_STORE": DEAD_REDIS}, timeout=20, hidden=(PASSWORD,)
+    ).json()
     assert data["store"]["healthy"] is False and data["store"]["source"] == "APIKEE_STORE"
 
 
@@ -333,8 +391,17 @@ def leaked(tmp_path, keys):
 def test_scan_revoke_revokes_only_the_live_key(leaked, store, keys):
     folder, live, forged = leaked
     hidden = (live, forged)
-    result = cli("scan", "--revoke", "--json", "--store", store, ".", secret=SECRET, cwd=folder,
-                 hidden=hidden)
+    result = cli(
+        "scan",
+        "--revoke",
+        "--json",
+        "--store",
+        store,
+        ".",
+        secret=SECRET,
+        cwd=folder,
+        hidden=hidden,
+    )
     assert result.code == 1, result.err  # a live key was found: the scan fails as before
     data = result.json()
     assert data["store"] == store and data["revoke"] is True
@@ -352,8 +419,7 @@ def test_scan_revoke_revokes_only_the_live_key(leaked, store, keys):
     assert record["reason"].startswith("leaked: found by apikee scan in ")
     assert verify(live, store).code == 1
     # Scanned again: the key is revoked in the store, nothing is left to revoke.
-    again = cli("scan", "--revoke", "--store", store, ".", secret=SECRET, cwd=folder,
-                hidden=hidden)
+    again = cli("scan", "--revoke", "--store", store, ".", secret=SECRET, cwd=folder, hidden=hidden)
     assert again.code == 0, again.text
     assert again.out.count(" REVOKED apikee_…") == 2
     assert "Nothing to revoke" in again.out
@@ -362,8 +428,17 @@ def test_scan_revoke_revokes_only_the_live_key(leaked, store, keys):
 
 def test_scan_revoke_text_output(leaked, store):
     folder, live, forged = leaked
-    result = cli("scan", "--revoke", "--reason", "leaked in repo", ".", secret=SECRET,
-                 cwd=folder, env={"APIKEE_STORE": store}, hidden=(live, forged))
+    result = cli(
+        "scan",
+        "--revoke",
+        "--reason",
+        "leaked in repo",
+        ".",
+        secret=SECRET,
+        cwd=folder,
+        env={"APIKEE_STORE": store},
+        hidden=(live, forged),
+    )
     assert result.code == 1
     line = next(x for x in result.out.splitlines() if x.startswith("settings.py:1:"))
     assert "LIVE apikee_…" in line and "-> REVOKED NOW (by its id " in line
@@ -375,15 +450,35 @@ def test_scan_revoke_text_output(leaked, store):
 
 def test_scan_revoke_sarif_marks_the_revoked_results(leaked, store):
     folder, live, forged = leaked
-    log = cli("scan", "--revoke", "--format", "sarif", "--store", store, ".", secret=SECRET,
-              cwd=folder, hidden=(live, forged)).json()
+    log = cli(
+        "scan",
+        "--revoke",
+        "--format",
+        "sarif",
+        "--store",
+        store,
+        ".",
+        secret=SECRET,
+        cwd=folder,
+        hidden=(live, forged),
+    ).json()
     results = log["runs"][0]["results"]
     revoked = [r for r in results if r["properties"].get("revoked")]
     assert len(revoked) == 2 and all(r["ruleId"] == "apikee/live-key" for r in revoked)
-    later = cli("scan", "--format", "sarif", "--store", store, ".", secret=SECRET, cwd=folder,
-                hidden=(live, forged)).json()
+    later = cli(
+        "scan",
+        "--format",
+        "sarif",
+        "--store",
+        store,
+        ".",
+        secret=SECRET,
+        cwd=folder,
+        hidden=(live, forged),
+    ).json()
     assert {r["ruleId"] for r in later["runs"][0]["results"]} == {
-        "apikee/revoked-key", "apikee/forged-key",
+        "apikee/revoked-key",
+        "apikee/forged-key",
     }
 
 
@@ -393,8 +488,9 @@ def test_scan_revoke_needs_the_secret_and_the_store(leaked, store):
     assert no_secret.code == 2 and "APIKEE_SECRET" in no_secret.err and no_secret.out == ""
     no_store = cli("scan", "--revoke", ".", secret=SECRET, cwd=folder, hidden=(live, forged))
     assert no_store.code == 2 and "APIKEE_STORE" in no_store.err and no_store.out == ""
-    reason_alone = cli("scan", "--reason", "x", ".", secret=SECRET, cwd=folder,
-                       hidden=(live, forged))
+    reason_alone = cli(
+        "scan", "--reason", "x", ".", secret=SECRET, cwd=folder, hidden=(live, forged)
+    )
     assert reason_alone.code == 2
     assert listed(store) == []
 
@@ -402,8 +498,17 @@ def test_scan_revoke_needs_the_secret_and_the_store(leaked, store):
 def test_scan_revoke_also_revokes_a_not_yet_valid_key(tmp_path, store, keys):
     later = keys.create("acme", not_before=timedelta(days=1))
     (tmp_path / "later.env").write_text(f"KEY={later}\n")
-    data = cli("scan", "--revoke", "--json", "--store", store, "later.env", secret=SECRET,
-               cwd=tmp_path, hidden=(later,)).json()
+    data = cli(
+        "scan",
+        "--revoke",
+        "--json",
+        "--store",
+        store,
+        "later.env",
+        secret=SECRET,
+        cwd=tmp_path,
+        hidden=(later,),
+    ).json()
     (finding,) = data["findings"]
     assert finding["status"] == "not-yet-valid" and finding["revocation"]["revoked"] is True
     assert [r["value"] for r in listed(store)] == [decode_unverified(later).id]
@@ -414,16 +519,25 @@ def test_revoke_with_a_secret_file(tmp_path, store, keys):
     secrets.write_text(f"{OTHER_SECRET}\n{SECRET}\n")  # rotation: the key's secret is second
     secrets.chmod(0o600)
     key = keys.create("acme")
-    result = cli("revoke", "--secret-file", str(secrets), "--store", store, "-", stdin=key,
-                 hidden=(key, SECRET, OTHER_SECRET))
+    result = cli(
+        "revoke",
+        "--secret-file",
+        str(secrets),
+        "--store",
+        store,
+        "-",
+        stdin=key,
+        hidden=(key, SECRET, OTHER_SECRET),
+    )
     assert result.code == 0, result.err
     assert verify(key, store).code == 1
 
 
 def test_scan_with_a_store_but_without_revoke_changes_nothing(leaked, store):
     folder, live, forged = leaked
-    data = cli("scan", "--json", "--store", store, ".", secret=SECRET, cwd=folder,
-               hidden=(live, forged)).json()
+    data = cli(
+        "scan", "--json", "--store", store, ".", secret=SECRET, cwd=folder, hidden=(live, forged)
+    ).json()
     assert data["revoke"] is False and data["summary"]["revoked"] == 0
     assert data["summary"]["by_status"]["revoked"] == 0
     assert all(f["revocation"] is None for f in data["findings"])
@@ -452,8 +566,7 @@ def test_demo_revokes_a_key_in_a_temporary_store(tmp_path, store):
     result = cli(env=env)
     assert result.code == 0, result.err
     assert "8. Revoking a key" in result.out
-    assert "apikee.verify(key)                           -> valid (tenant acme-corp)" in \
-        result.out
+    assert "apikee.verify(key)                           -> valid (tenant acme-corp)" in result.out
     assert "-> ApikeeError REVOKED: the key has been revoked" in result.out
     data = cli("--json", env=env).json()
     revocation = data["revocation"]

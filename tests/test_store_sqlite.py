@@ -81,8 +81,9 @@ def test_a_held_write_lock_fails_the_write_within_the_timeout(sqlite_url: str) -
 
 
 def test_the_change_log_is_bounded_and_a_gap_forces_a_reload(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: F811
+    sqlite_url: str,  # noqa: F811 (the fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from apikee._store import _sqlite
 
     monkeypatch.setattr(_sqlite, "CHANGE_LOG", 5)

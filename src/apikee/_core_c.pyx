@@ -281,6 +281,7 @@ cdef class Verifier:
     cdef object _revoked_ids
     cdef object _revoked_tenants
     cdef object _fresh_until
+    cdef bint _fingerprints
 
     def __cinit__(self, *args, **kwargs):
         self._states = NULL
@@ -313,6 +314,7 @@ cdef class Verifier:
         self._revoked_ids = None
         self._revoked_tenants = None
         self._fresh_until = None
+        self._fingerprints = False
 
     cdef void _release(self) noexcept:
         if self._states != NULL:
@@ -341,9 +343,10 @@ cdef class Verifier:
         each change. ``fresh_until`` (a ``time.monotonic()`` instant, or None for never): past
         it, verify() fails with ``STORE_UNAVAILABLE`` (fail closed) until the next snapshot.
         """
-        self._revoked_ids, self._revoked_tenants, self._fresh_until = checked_revocations(
-            ids, tenants, fresh_until
+        installed = checked_revocations(
+            ids, tenants, fresh_until, self._revoked_ids, self._fingerprints
         )
+        self._revoked_ids, self._revoked_tenants, self._fresh_until, self._fingerprints = installed
 
     def sign(self, payload):
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""
@@ -426,12 +429,13 @@ cdef class Verifier:
 
     cdef bint _revoked_by_snapshot(self, ApikeeClaims claims) except -1:
         # The common case in C: a key id looked up in the frozenset, the tenant in the dict.
-        # A key without an id (its fingerprint) or of a revoked tenant (its issue time) goes
-        # to the shared Python check, which is the definition (_revoked.py).
+        # A key without an id, a snapshot holding fingerprints (the key's SHA-256) or a key of
+        # a revoked tenant (its issue time) goes to the shared Python check, which is the
+        # definition (_revoked.py).
         ids = self._revoked_ids
         if ids is not None:
-            if not claims.id:
-                return revoked_by_snapshot(claims, ids, self._revoked_tenants)
+            if not claims.id or self._fingerprints:
+                return revoked_by_snapshot(claims, ids, self._revoked_tenants, self._fingerprints)
             if PySet_Contains(ids, claims.id):
                 return True
         tenants = self._revoked_tenants

@@ -153,6 +153,7 @@ class Verifier:
         "_revoked_ids",
         "_revoked_tenants",
         "_fresh_until",
+        "_fingerprints",
     )
 
     def __init__(
@@ -175,6 +176,7 @@ class Verifier:
         self._revoked_ids: frozenset[str] | None = None
         self._revoked_tenants: dict[str, float] | None = None
         self._fresh_until: float | None = None
+        self._fingerprints = False
 
     @property
     def max_key_length(self) -> int:
@@ -199,9 +201,10 @@ class Verifier:
         each change. ``fresh_until`` (a ``time.monotonic()`` instant, or None for never): past
         it, verify() fails with ``STORE_UNAVAILABLE`` (fail closed) until the next snapshot.
         """
-        self._revoked_ids, self._revoked_tenants, self._fresh_until = checked_revocations(
-            ids, tenants, fresh_until
+        installed = checked_revocations(
+            ids, tenants, fresh_until, self._revoked_ids, self._fingerprints
         )
+        self._revoked_ids, self._revoked_tenants, self._fresh_until, self._fingerprints = installed
 
     def sign(self, payload: bytes) -> bytes:
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""
@@ -298,7 +301,9 @@ class Verifier:
         if self._fresh_until is not None and time.monotonic() > self._fresh_until:
             raise ApikeeError(code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
         if (self._revoked_ids is not None or self._revoked_tenants is not None) and (
-            revoked_by_snapshot(claims, self._revoked_ids, self._revoked_tenants)
+            revoked_by_snapshot(
+                claims, self._revoked_ids, self._revoked_tenants, self._fingerprints
+            )
         ):
             raise ApikeeError(code.REVOKED, E.MSG_REVOKED)
         if self._is_revoked is not None and self._is_revoked(claims):

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, MutableMapping
 
 from ._apikee import Apikee, ApikeeConfigError, get_apikee
 from ._errors import ApikeeError, ErrorCode
-from ._header import first_value
+from ._header import first_value as first_value
 
 REALM = "apikee"
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, Callable, Sequence
 
 from ._errors import MSG_BAD_NOW, ApikeeConfigError
+from ._revoked import has_fingerprints
 from ._wire import MAX_TIMESTAMP
 
 __all__ = [
@@ -80,13 +81,17 @@ def verifier_options(
 
 
 def checked_revocations(
-    ids: Any, tenants: Any, fresh_until: Any
-) -> tuple[frozenset[str] | None, dict[str, float] | None, float | None]:
+    ids: Any, tenants: Any, fresh_until: Any, previous_ids: Any, previous_fingerprints: bool
+) -> tuple[frozenset[str] | None, dict[str, float] | None, float | None, bool]:
     """``Verifier.set_revocations``'s arguments as the verifier keeps them: None for an empty
-    set or dict (so a verifier with nothing revoked pays one pointer comparison)."""
+    set or dict (so a verifier with nothing revoked pays one pointer comparison), and whether
+    the set holds a fingerprint (recomputed only for a newly published set: the same set is
+    installed again on every refresh that finds no change)."""
     if type(ids) is not frozenset or type(tenants) is not dict:
         raise TypeError("set_revocations() takes a frozenset and a dict")
-    return ids or None, tenants or None, None if fresh_until is None else float(fresh_until)
+    fingerprints = previous_fingerprints if ids is previous_ids else has_fingerprints(ids)
+    fresh = None if fresh_until is None else float(fresh_until)
+    return ids or None, tenants or None, fresh, fingerprints
 
 
 def checked_now(now: Any) -> float:

@@ -30,8 +30,17 @@ if TYPE_CHECKING:
     from .._store import Revocation
 
 __all__ = [
-    "NO_STORE", "STORE_ENV", "add_store_option", "configured_store", "fingerprint_shown",
-    "open_store", "record_json", "record_lines", "record_value", "shown_url", "unavailable",
+    "NO_STORE",
+    "STORE_ENV",
+    "add_store_option",
+    "configured_store",
+    "fingerprint_shown",
+    "open_store",
+    "record_json",
+    "record_lines",
+    "record_value",
+    "shown_url",
+    "unavailable",
 ]
 
 STORE_ENV = "APIKEE_STORE"
@@ -45,7 +54,8 @@ _STORE_LOGGER = "apikee.revocation"
 def add_store_option(parser: argparse.ArgumentParser) -> None:
     """``--store URL``: the revocation store (default: ``APIKEE_STORE``)."""
     parser.add_argument(
-        "--store", metavar="URL",
+        "--store",
+        metavar="URL",
         help="the revocation store: sqlite:///path.db, sqlite:relative.db, redis://host:6379/0, "
         "rediss://…, memory:// (default: APIKEE_STORE)",
     )
@@ -78,8 +88,10 @@ def configured_store(
             raise CliError(NO_STORE)
         return None
     if shared and value.lower().startswith("memory:"):
-        raise CliError("a memory:// store lives in one process and would be lost when this "
-                       "command exits: use sqlite:///path/revocations.db or redis://…")
+        raise CliError(
+            "a memory:// store lives in one process and would be lost when this "
+            "command exits: use sqlite:///path/revocations.db or redis://…"
+        )
     return value
 
 
@@ -161,7 +173,8 @@ def record_json(record: Revocation) -> dict[str, Any]:
     """A record as JSON: its fields (unix seconds) and the same instants in ISO 8601."""
     data = record.to_dict()
     data.update(
-        revoked_at_iso=iso(record.revoked_at), expires_at_iso=iso(record.expires_at),
+        revoked_at_iso=iso(record.revoked_at),
+        expires_at_iso=iso(record.expires_at),
         issued_before_iso=iso(record.issued_before),
     )
     return data
@@ -175,11 +188,18 @@ def record_lines(record: Revocation, indent: str = "  ") -> list[str]:
     else:
         rows.append(("key id" if record.kind == "id" else "tenant", safe(record.value)))
     if record.kind == "tenant":
-        rows.append(("issued before", f"{iso(record.issued_before)} (keys issued later "
-                                      "stay valid)"))
+        rows.append(
+            ("issued before", f"{iso(record.issued_before)} (keys issued later stay valid)")
+        )
     rows.append(("reason", safe(record.reason) if record.reason else "-"))
     rows.append(("when", f"{iso(record.revoked_at)} by {safe(record.host, 80) or '?'}"))
     if record.kind != "tenant":
-        rows.append(("expires", "never (the record is kept)" if record.expires_at is None else
-                     f"{iso(record.expires_at)} (the record is dropped a day after)"))
+        rows.append(
+            (
+                "expires",
+                "never (the record is kept)"
+                if record.expires_at is None
+                else f"{iso(record.expires_at)} (the record is dropped a day after)",
+            )
+        )
     return [f"{indent}{name:<15}{value}" for name, value in rows]

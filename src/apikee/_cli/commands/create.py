@@ -25,20 +25,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--tenant``, ``--scope``, ``--expires``, ``--not-before``, ``--env``, ``--meta``."""
     add_secret_file_option(parser)
     parser.add_argument("--tenant", required=True, help="the customer the key is for")
-    parser.add_argument("--scope", action="append", default=[], metavar="SCOPE",
-                        help="a scope the key grants (repeatable)")
-    parser.add_argument("--expires", metavar="WHEN",
-                        help="a duration (90d, 24h, 60m, 3600s, 1w), 'never', or an ISO 8601 "
-                        "date (default: 90d)")
-    parser.add_argument("--not-before", metavar="WHEN",
-                        help="valid from: an ISO 8601 date, unix seconds, or "
-                        "+DURATION/-DURATION from now")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="a scope the key grants (repeatable)",
+    )
+    parser.add_argument(
+        "--expires",
+        metavar="WHEN",
+        help="a duration (90d, 24h, 60m, 3600s, 1w), 'never', or an ISO 8601 date (default: 90d)",
+    )
+    parser.add_argument(
+        "--not-before",
+        metavar="WHEN",
+        help="valid from: an ISO 8601 date, unix seconds, or +DURATION/-DURATION from now",
+    )
     accepts_negative(parser, "--expires", "--not-before")
-    parser.add_argument("--env", default="production", metavar="ENV",
-                        help="the key's environment (default: production)")
-    parser.add_argument("--meta", action="append", default=[], metavar="K=V",
-                        help="metadata, K=VALUE (string) or K:=JSON (repeatable); readable by "
-                        "anyone holding the key")
+    parser.add_argument(
+        "--env",
+        default="production",
+        metavar="ENV",
+        help="the key's environment (default: production)",
+    )
+    parser.add_argument(
+        "--meta",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="metadata, K=VALUE (string) or K:=JSON (repeatable); readable by "
+        "anyone holding the key",
+    )
 
 
 _SENSITIVE_META = re.compile(

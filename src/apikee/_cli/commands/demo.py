@@ -58,7 +58,7 @@ def _said(outcome: dict[str, Any]) -> str:
 
 def _forge(key: str, tenant: str) -> str:
     """The same key with its payload rewritten to another tenant, signature kept."""
-    payload_text, signature_text = key[len(PREFIX):].split(".")
+    payload_text, signature_text = key[len(PREFIX) :].split(".")
     original, edited = f'"tid":"{_TENANT}"'.encode(), f'"tid":"{tenant}"'.encode()
     payload = b62decode(payload_text).replace(original, edited)
     return f"apikee_{b62encode(payload)}.{signature_text}"
@@ -105,7 +105,7 @@ def _revocation(secret: str) -> dict[str, Any]:
                 record = apikee.revoke(key, reason="leaked in a log")
                 after = _outcome(lambda: apikee.verify(key))
                 other = Apikee(secret=secret, store=url)  # another process would do the same
-                elsewhere = _outcome(lambda: other.verify(key))  # type: ignore[union-attr]
+                elsewhere = _outcome(lambda: other.verify(key))
             finally:
                 apikee.close()
                 if other is not None:
@@ -146,23 +146,27 @@ def _run_demo(json_output: bool) -> int:
     per_key_us = seconds / count * 1e6
 
     if json_output:
-        emit_json({
-            "version": __version__,
-            "implementation": _core.IMPLEMENTATION,
-            "reason": _core.REASON,
-            "claims": view,
-            "has_scope_orders_read": scope_ok,
-            "expired": expired,
-            "forged": forged,
-            "rotation": {
-                "old_key_with_both_secrets": rotated,
-                "old_key_with_new_secret_only": dropped,
-            },
-            "revocation": revocation,
-            "verify": {
-                "count": count, "seconds": round(seconds, 4), "per_key_us": round(per_key_us, 3),
-            },
-        })
+        emit_json(
+            {
+                "version": __version__,
+                "implementation": _core.IMPLEMENTATION,
+                "reason": _core.REASON,
+                "claims": view,
+                "has_scope_orders_read": scope_ok,
+                "expired": expired,
+                "forged": forged,
+                "rotation": {
+                    "old_key_with_both_secrets": rotated,
+                    "old_key_with_new_secret_only": dropped,
+                },
+                "revocation": revocation,
+                "verify": {
+                    "count": count,
+                    "seconds": round(seconds, 4),
+                    "per_key_us": round(per_key_us, 3),
+                },
+            }
+        )
         return EXIT_OK
 
     kind = "compiled Cython core" if _core.IMPLEMENTATION == "native" else "pure Python"
@@ -198,8 +202,10 @@ def _run_demo(json_output: bool) -> int:
     out("")
     out("7. Claims are encoded, not encrypted: anyone with the key reads them (no secrets in meta)")
     decoded = decode_unverified(key)
-    out(f"     apikee.decode_unverified(key) -> tenant {decoded.tenant!r}, "
-        f"meta {decoded.meta!r}, verified {decoded.verified}")
+    out(
+        f"     apikee.decode_unverified(key) -> tenant {decoded.tenant!r}, "
+        f"meta {decoded.meta!r}, verified {decoded.verified}"
+    )
     out("")
     out("8. Revoking a key: a store every verifier reads (here SQLite in a temporary folder;")
     out("   redis:// for a fleet). verify() reads an in-memory snapshot: still no I/O per call")
@@ -219,8 +225,10 @@ def _run_demo(json_output: bool) -> int:
             out(f"     {call:<{len(revoke_call)}} -> {said}")
         out("     shell: apikee revoke --store sqlite:///path/revocations.db - < key.txt")
     out("")
-    out(f"9. Speed of verify() here: {per_key_us:.2f} µs per key "
-        f"({count:,} verifications in {seconds:.2f} s, {_core.IMPLEMENTATION})")
+    out(
+        f"9. Speed of verify() here: {per_key_us:.2f} µs per key "
+        f"({count:,} verifications in {seconds:.2f} s, {_core.IMPLEMENTATION})"
+    )
     out("")
     out("Next:")
     out("  apikee secret                                  a strong secret for APIKEE_SECRET")

@@ -35,7 +35,8 @@ def _store_info(args: argparse.Namespace) -> dict[str, Any] | None:
         return None
     info: dict[str, Any] = {
         "source": "--store" if getattr(args, "store", None) else STORE_ENV,
-        "kind": None, "url": redacted_url(url),
+        "kind": None,
+        "url": redacted_url(url),
     }
     try:
         with open_store(url) as apikee:
@@ -57,9 +58,11 @@ def _store_line(store: dict[str, Any] | None) -> str:
     entries, tenants = store["entries"], store["tenants"]
     age = "never loaded" if store["age"] is None else f"confirmed {store['age']:.2f} s ago"
     state = "healthy" if store["healthy"] else "UNHEALTHY"
-    line = (f"{head}\n                  {store['kind']}: {state}, {entries} "
-            f"entr{'y' if entries == 1 else 'ies'} ({tenants} tenant{'' if tenants == 1 else 's'})"
-            f", {age}")
+    line = (
+        f"{head}\n                  {store['kind']}: {state}, {entries} "
+        f"entr{'y' if entries == 1 else 'ies'} ({tenants} tenant{'' if tenants == 1 else 's'})"
+        f", {age}"
+    )
     if store["last_error"] and not store["healthy"]:
         line += f"\n                  last error: {safe(store['last_error'], 500)}"
     return line
@@ -113,8 +116,10 @@ def run(args: argparse.Namespace) -> int:
     if has_msgpack:
         out(f"  msgpack         {msgpack_version}: MessagePack keys of older SDKs are readable")
     else:
-        out("  msgpack         not installed: MessagePack keys from older SDKs cannot be read "
-            "(pip install 'apikee[msgpack]')")
+        out(
+            "  msgpack         not installed: MessagePack keys from older SDKs cannot be read "
+            "(pip install 'apikee[msgpack]')"
+        )
     out(f"  APIKEE_SECRET   {'set' if secret else 'not set'}")
     out(_store_line(store))
     return EXIT_OK

@@ -53,8 +53,12 @@ def _row(record: Revocation) -> tuple[str, ...]:
         expires = "never" if record.expires_at is None else str(iso(record.expires_at))
     value = record_value(record) if record.kind == "fingerprint" else _cell(record.value, 60)
     return (
-        record.kind, value, _cell(record.reason, _REASON_WIDTH), str(iso(record.revoked_at)),
-        _cell(record.host, 40), expires,
+        record.kind,
+        value,
+        _cell(record.reason, _REASON_WIDTH),
+        str(iso(record.revoked_at)),
+        _cell(record.host, 40),
+        expires,
     )
 
 
@@ -65,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
         store = shown_url(apikee, url)
         records = apikee.revocations()
     if args.json:
-        emit_json({"store": store, "count": len(records),
-                   "revocations": [record_json(r) for r in records]})
+        emit_json(
+            {
+                "store": store,
+                "count": len(records),
+                "revocations": [record_json(r) for r in records],
+            }
+        )
         return EXIT_OK
     if not records:
         out(f"No revocations in {safe(store, 300)}.")

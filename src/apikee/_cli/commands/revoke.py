@@ -50,20 +50,29 @@ def add_target_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     """KEY, ``--id``, ``--fingerprint``, ``--tenant`` (one of them), ``--store``."""
     add_store_option(parser)
     parser.add_argument(
-        "key", metavar="KEY", nargs="?",
+        "key",
+        metavar="KEY",
+        nargs="?",
         help=f"the key to {verb}, or - to read it from stdin (keeps it out of shell history)",
     )
     parser.add_argument("--id", metavar="ID", help=f"{verb} the key whose id claim is ID")
     parser.add_argument(
-        "--fingerprint", metavar="HEX",
+        "--fingerprint",
+        metavar="HEX",
         help=f"{verb} the key whose apikee.hash_key() is HEX (64 hex digits; apikee scan "
-        "--json shows it); verifiers check fingerprints only for keys WITHOUT an id claim: "
-        "a key with an id is revoked by KEY or --id",
+        "--json shows it); while a fingerprint is revoked, every verification hashes its key, "
+        "so prefer KEY or --id for keys with an id",
     )
-    parser.add_argument("--tenant", metavar="TENANT",
-                        help=f"{verb} every key of TENANT" + (
-                            " issued before --issued-before (default: now)"
-                            if verb == "revoke" else " (the tenant revocation)"))
+    parser.add_argument(
+        "--tenant",
+        metavar="TENANT",
+        help=f"{verb} every key of TENANT"
+        + (
+            " issued before --issued-before (default: now)"
+            if verb == "revoke"
+            else " (the tenant revocation)"
+        ),
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,22 +80,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ``--store``, ``--secret-file``."""
     add_secret_file_option(parser)
     add_target_arguments(parser, "revoke")
-    parser.add_argument("--issued-before", metavar="WHEN",
-                        help="with --tenant: revoke the keys issued before WHEN (ISO 8601, unix "
-                        "seconds, or +DURATION/-DURATION from now such as -1d); default: now")
+    parser.add_argument(
+        "--issued-before",
+        metavar="WHEN",
+        help="with --tenant: revoke the keys issued before WHEN (ISO 8601, unix "
+        "seconds, or +DURATION/-DURATION from now such as -1d); default: now",
+    )
     accepts_negative(parser, "--issued-before")
-    parser.add_argument("--reason", metavar="TEXT",
-                        help="why (kept with the revocation; at most 500 characters)")
+    parser.add_argument(
+        "--reason", metavar="TEXT", help="why (kept with the revocation; at most 500 characters)"
+    )
 
 
 def read_target(args: argparse.Namespace) -> tuple[str, Any]:
     """``(form, value)``: ``("key", the key)``, ``("id", …)``, ``("fingerprint", lowercase
     hex)`` or ``("tenant", …)``; CliError (exit 2) unless exactly one was given, well formed.
     Nothing a user typed is echoed (it may be a key)."""
-    given = [(form, value) for form, value in (
-        ("key", args.key), ("id", args.id), ("fingerprint", args.fingerprint),
-        ("tenant", args.tenant),
-    ) if value is not None]
+    given = [
+        (form, value)
+        for form, value in (
+            ("key", args.key),
+            ("id", args.id),
+            ("fingerprint", args.fingerprint),
+            ("tenant", args.tenant),
+        )
+        if value is not None
+    ]
     if len(given) != 1:
         raise CliError(f"give one of {TARGETS}" + (" (only one)" if given else ""))
     form, value = given[0]
@@ -96,23 +115,28 @@ def read_target(args: argparse.Namespace) -> tuple[str, Any]:
             raise CliError("no key given" + (" on stdin" if value == "-" else ""))
         prefix: Any = _PREFIX.encode() if isinstance(key, bytes) else _PREFIX
         if not key.startswith(prefix):
-            raise CliError("KEY is not an apikee key (apikee_…): for a key id or a fingerprint "
-                           "use --id ID or --fingerprint HEX")
+            raise CliError(
+                "KEY is not an apikee key (apikee_…): for a key id or a fingerprint "
+                "use --id ID or --fingerprint HEX"
+            )
         return form, key
     value = value.strip()
     if not value:
         raise CliError(f"--{form}: the value is empty")
     if form == "id":
         if value.startswith(_PREFIX):
-            raise CliError("--id: that is a full key, not a key id: pass it as KEY "
-                           "(or - to read it from stdin)")
+            raise CliError(
+                "--id: that is a full key, not a key id: pass it as KEY "
+                "(or - to read it from stdin)"
+            )
         if _HEX64.fullmatch(value):
-            raise CliError("--id: 64 hex digits is a fingerprint, not a key id: "
-                           "use --fingerprint")
+            raise CliError("--id: 64 hex digits is a fingerprint, not a key id: use --fingerprint")
     if form == "fingerprint":
         if not _HEX64.fullmatch(value):
-            raise CliError("--fingerprint: give the 64 hex digits of apikee.hash_key(key) "
-                           "(apikee scan --json shows it)")
+            raise CliError(
+                "--fingerprint: give the 64 hex digits of apikee.hash_key(key) "
+                "(apikee scan --json shows it)"
+            )
         value = value.lower()
     return form, value
 
@@ -167,9 +191,13 @@ def run(args: argparse.Namespace) -> int:
     for line in record_lines(record):
         out(line)
     if record.kind == "fingerprint" and form == "fingerprint":
-        out("Note: verifiers look a key up by fingerprint only when it has no id claim; a key "
-            "with an id\n(every key this library issues) is revoked by KEY or --id.")
-    out("Every verifier reading this store refuses "
+        out(
+            "Note: while a fingerprint is revoked, every verification hashes its key (a SHA-256);"
+            "\nkeys with an id (every key this library issues) are cheaper to revoke by KEY or --id."
+        )
+    out(
+        "Every verifier reading this store refuses "
         f"{'these keys' if record.kind == 'tenant' else 'it'} with REVOKED within its refresh "
-        "period.")
+        "period."
+    )
     return EXIT_OK

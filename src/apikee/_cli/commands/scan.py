@@ -54,30 +54,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ``--patterns``."""
     add_secret_file_option(parser)
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files and folders to scan")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="skip files and folders matching GLOB (repeatable); "
-                        ".git is always skipped")
-    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text",
-                        help="output format (sarif: SARIF 2.1.0 for code scanning)")
-    parser.add_argument("--max-size", type=parse_size, default=10 * 1024 * 1024,
-                        metavar="SIZE",
-                        help="skip files larger than SIZE (default 10M; they are reported)")
-    parser.add_argument("--exit-zero", action="store_true",
-                        help="exit 0 even when keys are found (e.g. to upload SARIF in CI)")
-    parser.add_argument("--strict", action="store_true",
-                        help="also exit 1 when a file that may hold keys was not scanned "
-                        "(larger than --max-size, unreadable, or a FIFO, socket or device); "
-                        "by default such files are only reported")
-    parser.add_argument("--patterns", action="store_true",
-                        help="print the secret-scanning patterns "
-                        "(YAML for .github/secret_scanning.yml)")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip files and folders matching GLOB (repeatable); .git is always skipped",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="output format (sarif: SARIF 2.1.0 for code scanning)",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=parse_size,
+        default=10 * 1024 * 1024,
+        metavar="SIZE",
+        help="skip files larger than SIZE (default 10M; they are reported)",
+    )
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when keys are found (e.g. to upload SARIF in CI)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also exit 1 when a file that may hold keys was not scanned "
+        "(larger than --max-size, unreadable, or a FIFO, socket or device); "
+        "by default such files are only reported",
+    )
+    parser.add_argument(
+        "--patterns",
+        action="store_true",
+        help="print the secret-scanning patterns (YAML for .github/secret_scanning.yml)",
+    )
     add_store_option(parser)
-    parser.add_argument("--revoke", action="store_true",
-                        help="revoke every live or not-yet-valid key found, in the store "
-                        "(needs the secret and --store or APIKEE_STORE)")
-    parser.add_argument("--reason", metavar="TEXT",
-                        help="with --revoke: the reason recorded (default: 'leaked: found by "
-                        "apikee scan in PATH:LINE')")
+    parser.add_argument(
+        "--revoke",
+        action="store_true",
+        help="revoke every live or not-yet-valid key found, in the store "
+        "(needs the secret and --store or APIKEE_STORE)",
+    )
+    parser.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="with --revoke: the reason recorded (default: 'leaked: found by "
+        "apikee scan in PATH:LINE')",
+    )
 
 
 class _Progress:
@@ -134,8 +160,10 @@ def run(args: argparse.Namespace) -> int:
             if not health.get("healthy") and health.get("last_error"):
                 if args.revoke:
                     raise unavailable(health["last_error"])  # exit 1 before scanning
-                err(f"apikee: note: {unavailable(health['last_error']).message}; keys it "
-                    "revoked may be reported as live")
+                err(
+                    f"apikee: note: {unavailable(health['last_error']).message}; keys it "
+                    "revoked may be reported as live"
+                )
         elif secrets:
             apikee = make_apikee(secrets)
         status = _scan(args, fmt, apikee)
@@ -153,8 +181,12 @@ def _scan(args: argparse.Namespace, fmt: str, apikee: Apikee | None) -> int:
     started = time.monotonic()
     try:
         result = scanner.scan(
-            args.paths, apikee=apikee, excludes=args.exclude, max_size=args.max_size,
-            progress=progress, revoke=revoker,
+            args.paths,
+            apikee=apikee,
+            excludes=args.exclude,
+            max_size=args.max_size,
+            progress=progress,
+            revoke=revoker,
         )
     finally:
         if progress is not None:

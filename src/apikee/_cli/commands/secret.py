@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--secret-file``, ``--check``, ``--stdin``."""
     add_secret_file_option(parser)
     parser.add_argument(
-        "--check", action="store_true",
+        "--check",
+        action="store_true",
         help="judge APIKEE_SECRET (or stdin, or --secret-file); exit 1 when weak; never prints it",
     )
     parser.add_argument(
@@ -78,10 +79,12 @@ def run(args: argparse.Namespace) -> int:
     results = [(label, judge_secret(secret)) for label, secret in _secrets_to_check(args)]
     weak = any(not report.ok for _, report in results)
     if args.json:
-        emit_json({
-            "ok": not weak,
-            "results": [{"source": label, **report.to_dict()} for label, report in results],
-        })
+        emit_json(
+            {
+                "ok": not weak,
+                "results": [{"source": label, **report.to_dict()} for label, report in results],
+            }
+        )
         return EXIT_BAD if weak else EXIT_OK
     for label, report in results:
         summary = (

@@ -63,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if form == "key":
         what = f"{shown_key(value)} ({what})"
     if removed:
-        out(f"UNREVOKED {what}: verifiers reading {safe(store, 300)} accept "
-            f"{'its keys' if kind == 'tenant' else 'it'} again within their refresh period.")
+        out(
+            f"UNREVOKED {what}: verifiers reading {safe(store, 300)} accept "
+            f"{'its keys' if kind == 'tenant' else 'it'} again within their refresh period."
+        )
     else:
         out(f"NOT REVOKED: {safe(store, 300)} holds no revocation of {what}; nothing changed.")
     return EXIT_OK

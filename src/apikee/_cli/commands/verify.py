@@ -24,17 +24,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """KEY, ``--now``, ``--require-scope``, ``--any-scope``, ``--env``."""
     add_secret_file_option(parser)
     add_key_argument(parser)
-    parser.add_argument("--now", metavar="WHEN",
-                        help="verify as of this instant: ISO 8601, unix seconds, or "
-                        "+DURATION/-DURATION from now")
+    parser.add_argument(
+        "--now",
+        metavar="WHEN",
+        help="verify as of this instant: ISO 8601, unix seconds, or +DURATION/-DURATION from now",
+    )
     accepts_negative(parser, "--now")
-    parser.add_argument("--require-scope", action="append", default=[], metavar="SCOPE",
-                        help="fail with INSUFFICIENT_SCOPE unless the key grants SCOPE "
-                        "(repeatable)")
-    parser.add_argument("--any-scope", action="store_true",
-                        help="one of the --require-scope scopes is enough")
-    parser.add_argument("--env", metavar="ENV",
-                        help="fail with WRONG_ENVIRONMENT unless the key is for ENV")
+    parser.add_argument(
+        "--require-scope",
+        action="append",
+        default=[],
+        metavar="SCOPE",
+        help="fail with INSUFFICIENT_SCOPE unless the key grants SCOPE (repeatable)",
+    )
+    parser.add_argument(
+        "--any-scope", action="store_true", help="one of the --require-scope scopes is enough"
+    )
+    parser.add_argument(
+        "--env", metavar="ENV", help="fail with WRONG_ENVIRONMENT unless the key is for ENV"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,8 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "EXPIRED", "FAILING", "FORGED", "INVALID", "LIVE", "NOT_YET_VALID", "PLATFORM", "REVOCABLE",
-    "REVOKED", "STATUSES", "UNVERIFIABLE", "Finding", "RevokeOutcome", "ScanResult",
+    "EXPIRED",
+    "FAILING",
+    "FORGED",
+    "INVALID",
+    "LIVE",
+    "NOT_YET_VALID",
+    "PLATFORM",
+    "REVOCABLE",
+    "REVOKED",
+    "STATUSES",
+    "UNVERIFIABLE",
+    "Finding",
+    "RevokeOutcome",
+    "ScanResult",
 ]
 
 # Statuses. The failing ones make `apikee scan` exit 1: the key may open the door right now.
@@ -106,14 +118,24 @@ class ScanResult:
     @property
     def revoked(self) -> int:
         """How many distinct keys this scan revoked (``--revoke``)."""
-        return len({f.fingerprint for f in self.findings
-                    if f.revocation is not None and f.revocation.revoked})
+        return len(
+            {
+                f.fingerprint
+                for f in self.findings
+                if f.revocation is not None and f.revocation.revoked
+            }
+        )
 
     @property
     def revoke_failed(self) -> int:
         """How many distinct keys ``--revoke`` could not revoke."""
-        return len({f.fingerprint for f in self.findings
-                    if f.revocation is not None and not f.revocation.revoked})
+        return len(
+            {
+                f.fingerprint
+                for f in self.findings
+                if f.revocation is not None and not f.revocation.revoked
+            }
+        )
 
     def statuses(self) -> tuple[str, ...]:
         """The statuses a finding of this scan can have (``revoked`` only with a store)."""

@@ -48,23 +48,26 @@ def read_file(path: str, size: int, max_size: int, follow_symlinks: bool) -> byt
 
 
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # The bytes of Latin text in UTF-16 units whose other byte is NUL: no control characters.
 _TEXT_BYTES = frozenset(b"\t\n\r\f").union(range(0x20, 0x7F), range(0xA0, 0x100))
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
-    """"utf-16-le"/"utf-16-be" when ``head`` has the NUL-byte pattern of UTF-16 text (mostly
+    """ "utf-16-le"/"utf-16-be" when ``head`` has the NUL-byte pattern of UTF-16 text (mostly
     Latin characters: every other byte NUL, the others text), else None."""
     pairs = len(head) // 2
     if pairs < 2:
         return None
     for encoding, low, high in (
-        ("utf-16-le", head[0::2], head[1::2]), ("utf-16-be", head[1::2], head[0::2]),
+        ("utf-16-le", head[0::2], head[1::2]),
+        ("utf-16-be", head[1::2], head[0::2]),
     ):
-        latin = [b for b, h in zip(low[:pairs], high[:pairs]) if h == 0]
+        latin = [b for b, h in zip(low[:pairs], high[:pairs], strict=True) if h == 0]
         if len(latin) * 10 >= pairs * 9 and all(b in _TEXT_BYTES for b in latin):
             return encoding
     return None

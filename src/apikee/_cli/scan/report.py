@@ -36,8 +36,11 @@ def revocation_text(finding: Finding) -> str:
     if outcome is None:
         return ""
     if outcome.revoked:
-        what = f"id {safe(outcome.value, 130)}" if outcome.kind == "id" else \
-            f"fingerprint {(outcome.value or '')[:12]}…"
+        what = (
+            f"id {safe(outcome.value, 130)}"
+            if outcome.kind == "id"
+            else f"fingerprint {(outcome.value or '')[:12]}…"
+        )
         return f"REVOKED NOW (by its {what})"
     return f"NOT REVOKED: {safe(outcome.error, 300)}"
 
@@ -59,7 +62,9 @@ def _finding_line(finding: Finding, now: float) -> str:
 
 
 _LABELS = {
-    "live": "Live apikee key", "expired": "Expired apikee key", "invalid": "Invalid apikee key",
+    "live": "Live apikee key",
+    "expired": "Expired apikee key",
+    "invalid": "Invalid apikee key",
     "revoked": "Revoked apikee key",
 }
 
@@ -72,8 +77,9 @@ def describe_finding(finding: Finding, now: float | None = None) -> str:
     tenant = "unknown tenant" if finding.tenant is None else f"tenant {safe(finding.tenant, 60)!r}"
     label = _LABELS.get(finding.status, "Apikee key")
     revoked = revocation_text(finding)
-    return (f"{label} for {tenant}, {_expiry_text(finding, now)}: {finding.detail}"
-            + (f"; {revoked}" if revoked else ""))
+    return f"{label} for {tenant}, {_expiry_text(finding, now)}: {finding.detail}" + (
+        f"; {revoked}" if revoked else ""
+    )
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -145,8 +151,11 @@ def _missed_lines(result: ScanResult, max_size: int, strict: bool) -> list[str]:
     return [
         f"Incomplete: {count:,} file{'s' if count != 1 else ''} that may hold keys "
         f"{'were' if count != 1 else 'was'} not scanned ({', '.join(parts)}; named on stderr).",
-        ("The scan fails for this (exit 1)." if strict
-         else "Use --strict to make this fail the scan (exit 1)."),
+        (
+            "The scan fails for this (exit 1)."
+            if strict
+            else "Use --strict to make this fail the scan (exit 1)."
+        ),
     ]
 
 
@@ -169,8 +178,10 @@ def print_text_report(
         f"({size_text(result.bytes_scanned)}) in {elapsed:.2f} s"
     )
     skipped = _counted(
-        (result.skipped_binary, "binary"), (len(result.skipped_large), "too large"),
-        (len(result.unreadable), "unreadable"), (len(result.skipped_special), "special"),
+        (result.skipped_binary, "binary"),
+        (len(result.skipped_large), "too large"),
+        (len(result.unreadable), "unreadable"),
+        (len(result.skipped_special), "special"),
         (result.excluded, "excluded"),
     )
     if result.ignored_by_pragma:
@@ -201,8 +212,11 @@ def print_text_report(
         out("scan every secret your servers accept (--secret-file, one a line).")
     for line in _revoke_lines(result):
         out(line)
-    unrevoked = [f for f in result.findings
-                 if f.failing and not (f.revocation is not None and f.revocation.revoked)]
+    unrevoked = [
+        f
+        for f in result.findings
+        if f.failing and not (f.revocation is not None and f.revocation.revoked)
+    ]
     if result.failing and not unrevoked:
         out("Still remove every key found from the code and the git history (git filter-repo),")
         out("and rotate the signing secret if it was committed too.")
@@ -220,12 +234,16 @@ def _revoke_lines(result: ScanResult) -> list[str]:
     lines = []
     if result.revoked:
         count = result.revoked
-        lines.append(f"Revoked {count} key{'s' if count != 1 else ''} in {store}: every verifier "
-                     f"reading it refuses {'them' if count != 1 else 'it'} with REVOKED.")
+        lines.append(
+            f"Revoked {count} key{'s' if count != 1 else ''} in {store}: every verifier "
+            f"reading it refuses {'them' if count != 1 else 'it'} with REVOKED."
+        )
     if result.revoke_failed:
         count = result.revoke_failed
-        lines.append(f"Could NOT revoke {count} key{'s' if count != 1 else ''} (see above): "
-                     "revoke them with `apikee revoke` (once the store is back, if it was down).")
+        lines.append(
+            f"Could NOT revoke {count} key{'s' if count != 1 else ''} (see above): "
+            "revoke them with `apikee revoke` (once the store is back, if it was down)."
+        )
     if not result.revoked and not result.revoke_failed:
         lines.append("Nothing to revoke: no live or not-yet-valid key was found.")
     return lines

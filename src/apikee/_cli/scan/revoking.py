@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Revoker"]
 
+
 def _reason(path: str, line: int) -> str:
     """``leaked: found by apikee scan in PATH:LINE`` (escaped, within the library's limit)."""
     return f"leaked: found by apikee scan in {safe(path, 400)}:{line}"

@@ -85,8 +85,13 @@ def _judge(key: str, apikee: Apikee | None, now: float) -> _Judged | None:
 
 
 def _scan_bytes(
-    data: bytes, path: str, apikee: Apikee | None, now: float,
-    cache: dict[str, _Judged | None], result: ScanResult, revoke: Revoke | None = None,
+    data: bytes,
+    path: str,
+    apikee: Apikee | None,
+    now: float,
+    cache: dict[str, _Judged | None],
+    result: ScanResult,
+    revoke: Revoke | None = None,
 ) -> None:
     # Everything per line is computed once per line, and counts run on from the previous match:
     # a 10 MB minified line with thousands of keys stays linear.
@@ -123,15 +128,27 @@ def _scan_bytes(
         col_pos, col_cp, col_u16 = start, col_cp + cp, col_u16 + cp + astral
         seen[key] = seen.get(key, 0) + 1
         width = end - start  # keys are ASCII: one column per byte in every unit
-        revocation = revoke(key, path, line) if revoke is not None and status in REVOCABLE \
-            else None
-        result.findings.append(Finding(
-            path=path, line=line, column=col_cp, end_column=col_cp + width,
-            column_utf16=col_u16, end_column_utf16=col_u16 + width, kind=kind,
-            masked=mask(key), fingerprint=hash_key(key), status=status, detail=detail,
-            tenant=tenant, environment=environment, exp=exp, occurrence=seen[key],
-            revocation=revocation,
-        ))
+        revocation = revoke(key, path, line) if revoke is not None and status in REVOCABLE else None
+        result.findings.append(
+            Finding(
+                path=path,
+                line=line,
+                column=col_cp,
+                end_column=col_cp + width,
+                column_utf16=col_u16,
+                end_column_utf16=col_u16 + width,
+                kind=kind,
+                masked=mask(key),
+                fingerprint=hash_key(key),
+                status=status,
+                detail=detail,
+                tenant=tenant,
+                environment=environment,
+                exp=exp,
+                occurrence=seen[key],
+                revocation=revocation,
+            )
+        )
 
 
 def scan(
@@ -164,8 +181,9 @@ def scan(
     if apikee is not None and apikee.store_kind is not None:
         health = apikee.store_status() or {}
         store = str(health.get("url") or apikee.store_kind)
-    result = ScanResult(secret_configured=apikee is not None, store=store,
-                        revoke=revoke is not None)
+    result = ScanResult(
+        secret_configured=apikee is not None, store=store, revoke=revoke is not None
+    )
     now = time.time() if now is None else now
     cache: dict[str, _Judged | None] = {}
     for path, size, follow in files_to_read(paths, exclude_matcher(excludes), result):
