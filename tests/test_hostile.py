@@ -419,6 +419,8 @@ def mutate(key: str, kind: str, pos: int, char: str) -> str:
         return key.replace(".", "..", 1)
     if kind == "confusable":
         spots = [i for i, ch in enumerate(key) if ch in CONFUSABLES]
+        if not spots:  # an earlier step left none: add one (the key must still fail)
+            return key + CONFUSABLES["a"]
         i = spots[pos % len(spots)]
         return key[:i] + CONFUSABLES[key[i]] + key[i + 1 :]
     if kind == "flip-case":

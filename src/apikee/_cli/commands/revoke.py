@@ -17,6 +17,7 @@ import argparse
 import re
 from typing import Any
 
+from ..._wire import PREFIX
 from ..input import configured_secrets, instant_seconds, read_key_argument
 from ..output import EXIT_OK, CliError, emit_json, iso, out, safe
 from ..parser import accepts_negative, add_secret_file_option
@@ -42,7 +43,7 @@ EPILOG = (
 )
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-_PREFIX = "apikee_"
+_PREFIX = PREFIX
 TARGETS = "KEY (or - to read it from stdin), --id ID, --fingerprint HEX or --tenant TENANT"
 
 
