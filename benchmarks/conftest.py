@@ -35,5 +35,5 @@ def workload() -> _workload.Workload:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No benchmark sees the developer's own APIKEE_* settings."""
-    for name in ("APIKEE_SECRET", "APIKEE_SERVER_KEY", "APIKEE_PROJECT_ENV"):
+    for name in ("APIKEE_SECRET", "APIKEE_SERVER_KEY", "APIKEE_PROJECT_ENV", "APIKEE_STORE"):
         monkeypatch.delenv(name, raising=False)

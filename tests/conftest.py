@@ -34,5 +34,5 @@ def apikee(make_apikee) -> Apikee:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's own APIKEE_* settings."""
-    for name in ("APIKEE_SECRET", "APIKEE_SERVER_KEY", "APIKEE_PROJECT_ENV"):
+    for name in ("APIKEE_SECRET", "APIKEE_SERVER_KEY", "APIKEE_PROJECT_ENV", "APIKEE_STORE"):
         monkeypatch.delenv(name, raising=False)

@@ -18,16 +18,15 @@ from __future__ import annotations
 import math
 import re
 import time
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from ._duration import instant_timestamp
+from ._claims_shared import utc_timestamp
 from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
 from ._store import Revocation, Revocations, Store, StoreUnavailable, redacted_url
-from ._wire import PREFIX
+from ._wire import MAX_TIMESTAMP, PREFIX
 
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
-
     from ._core import Verifier
 
 __all__ = ["StoreBinding"]
@@ -75,6 +74,8 @@ class StoreBinding:
         if not (isinstance(max_staleness, (int, float)) and 0 < max_staleness < math.inf):
             raise ApikeeConfigError("max_staleness must be a positive number of seconds")
         self.max_staleness = float(max_staleness)
+        if not self.fail_open:
+            self._fit_heartbeat(float(server_timeout))
         self._verifier = verifier
         self._created = time.monotonic()
         self.snapshot.add_listener(self._install)
@@ -82,6 +83,22 @@ class StoreBinding:
         # Load once before serving (bounded by server_timeout): startup, not the request path.
         self.snapshot.start(wait=float(server_timeout))
         self._install()
+
+    def _fit_heartbeat(self, server_timeout: float) -> None:
+        """Failing closed, the store must confirm the snapshot well within max_staleness: a
+        Redis heartbeat (5 s by default) is shortened to fit, or the setting is refused."""
+        store = self.snapshot.store
+        room = (self.max_staleness - server_timeout) / 2
+        if store.heartbeat_interval <= room:
+            return
+        settable = getattr(getattr(type(store), "heartbeat_interval", None), "fset", None)
+        if room < 0.1 or settable is None:
+            raise ApikeeConfigError(
+                f"max_staleness={self.max_staleness:g} s is too short for this store: with "
+                f"server_timeout={server_timeout:g} s it must be at least "
+                f"{server_timeout + 0.2:g} s"
+            )
+        store.heartbeat_interval = room  # type: ignore[misc]
 
     def _install(self, *_: Any) -> None:
         """Hand the current snapshot (and, failing closed, its deadline) to the verifier."""
@@ -125,14 +142,10 @@ class StoreBinding:
         """Revoke every key of ``tenant`` issued before ``issued_before`` (default: now)."""
         if not isinstance(tenant, str) or not tenant:
             raise ValueError("tenant must be a non-empty string")
-        now = time.time()
-        cutoff = (
-            now if issued_before is None else instant_timestamp(issued_before, now, "issued_before")
-        )
         return self._call(
             self.revocations.revoke_tenant,
             tenant,
-            issued_before=float(cutoff),
+            issued_before=_instant(issued_before, time.time()),
             reason=_reason(reason),
         )
 
@@ -220,6 +233,23 @@ def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("give a key, a key id or a fingerprint (a non-empty string)")
     return value.strip()
+
+
+def _instant(value: Any, now: float) -> float:
+    """``issued_before`` as float unix seconds, fractions kept (a key id has milliseconds)."""
+    if value is None:
+        return now
+    if isinstance(value, datetime):
+        seconds = utc_timestamp(value)
+    elif isinstance(value, timedelta):
+        seconds = now + value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ValueError("issued_before must be a datetime, a timedelta or unix seconds")
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_TIMESTAMP):
+        raise ValueError(f"issued_before must be from 0 to {MAX_TIMESTAMP} unix seconds")
+    return seconds
 
 
 def _key_id(text: str) -> str:

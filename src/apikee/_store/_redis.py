@@ -147,6 +147,12 @@ class RedisStore(Store):
     def heartbeat_interval(self) -> float:
         return self._heartbeat
 
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, seconds: float) -> None:
+        # A fail-closed Apikee shortens it so the snapshot is confirmed well within its
+        # max_staleness (the feed reads it on every loop).
+        self._heartbeat = float(seconds)
+
     def call(self, operation: str, body: Callable[[], _T]) -> _T:
         """``body()``; a Redis or socket error becomes ``StoreUnavailable`` (scrubbed, and
         raised outside the ``except``: the original error is not attached to it)."""

@@ -72,7 +72,13 @@ class SQLiteStore(Store):
         pid = os.getpid()
         conn = cast("sqlite3.Connection | None", getattr(self._local, "conn", None))
         if conn is not None and getattr(self._local, "pid", None) == pid:
-            return conn
+            # The file this connection reads may have been removed or replaced (a restore, a
+            # cleanup): writing into an unlinked file would lose the revocation for every
+            # other process, so a connection serves only the file now at the path.
+            if getattr(self._local, "identity", None) == self._file_identity():
+                return conn
+            self._local.conn = None
+            conn.close()
         if self._closed:
             raise StoreUnavailable(f"revocation store {self.url} is closed")
         conn = sqlite3.connect(
@@ -86,10 +92,22 @@ class SQLiteStore(Store):
         except BaseException:
             conn.close()
             raise
-        self._local.conn, self._local.pid = conn, pid
+        identity = self._file_identity()
+        if identity is None:
+            conn.close()
+            raise StoreUnavailable(f"revocation store {self.url}: the database file is missing")
+        self._local.conn, self._local.pid, self._local.identity = conn, pid, identity
         with self._lock:
             self._connections.append((pid, conn))
         return conn
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the database file now at the path, or None if there is none."""
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return None
+        return status.st_dev, status.st_ino
 
     @staticmethod
     def _ensure_schema(conn: sqlite3.Connection) -> None:
