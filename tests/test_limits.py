@@ -529,3 +529,39 @@ def test_enforce_raises_with_the_decision(make_apikee) -> None:
     with pytest.raises(ApikeeError) as denied:
         apikee.enforce(claims, client_ip="127.0.0.2", now=NOW)
     assert denied.value.code == "IP_NOT_ALLOWED" and denied.value.http_status == 403
+
+
+# ── the command line ───────────────────────────────────────────────────────────────────────
+
+
+def test_cli_create_verify_inspect_show_the_policy(impl) -> None:
+    from support import run_cli
+
+    made = run_cli(
+        "create",
+        "--tenant",
+        "acme",
+        "--rate-limit",
+        "10/s",
+        "--rate-limit",
+        "100000/month burst 1000",
+        "--ip",
+        "10.0.0.0/8",
+        impl=impl,
+        secret=SECRET,
+    )
+    assert made.code == 0, made.err
+    key = made.out.strip()
+    checked = run_cli("verify", key, impl=impl, secret=SECRET, hidden=(key,))
+    assert "rate limit   10/1s, 100000/30d burst 1000" in checked.out
+    assert "allow ips    10.0.0.0/8" in checked.out
+    view = run_cli("inspect", "--json", key, impl=impl, hidden=(key,)).json()
+    assert view["claims"]["policy"] == {
+        "rate_limit": ["10/1s", "100000/30d burst 1000"],
+        "allow_ips": ["10.0.0.0/8"],
+    }
+    bad = run_cli("create", "--tenant", "acme", "--rate-limit", "10/x", impl=impl, secret=SECRET)
+    assert bad.code != 0 and "rate limit" in bad.err
+    demo = run_cli("demo", "--json", impl=impl).json()
+    assert demo["rate_limit"]["fourth"]["error"] == "RATE_LIMITED"
+    assert [d["allowed"] for d in demo["rate_limit"]["decisions"]] == [True, True, True, False]

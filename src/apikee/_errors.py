@@ -7,7 +7,12 @@ contains a secret or a key.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._wire import PREFIX
+
+if TYPE_CHECKING:
+    from ._limiter_py import Decision
 
 __all__ = ["ApikeeConfigError", "ApikeeError", "ErrorCode", "RateLimitExceeded", "http_status"]
 
@@ -73,7 +78,9 @@ class RateLimitExceeded(ApikeeError):
     """``RATE_LIMITED``: the key's rate limit refused this request. ``decision`` (an
     ``apikee.Decision``) says which limit, and when to retry (``retry_after`` seconds)."""
 
-    def __init__(self, decision: object) -> None:
+    decision: Decision
+
+    def __init__(self, decision: Decision) -> None:
         super().__init__(ErrorCode.RATE_LIMITED, MSG_RATE_LIMITED)
         self.decision = decision
 
