@@ -1,4 +1,4 @@
-"""Declares the Cython extension ``apikee._core_c`` (metadata lives in pyproject.toml).
+"""Declares the Cython extensions ``apikee._core_c`` and ``apikee._limiter_c`` (metadata lives in pyproject.toml).
 
 ``APIKEE_NO_EXTENSIONS=1`` (read by ``src/apikee/_switch.py``, the same parser the run time
 uses) or a non-CPython interpreter gives a pure-Python install. Otherwise the extension is
@@ -45,7 +45,14 @@ def extensions():
         ],
         extra_compile_args=extra_compile_args,
     )
-    return cythonize([ext], compiler_directives=CYTHON_DIRECTIVES)
+    limiter = Extension(
+        "apikee._limiter_c",
+        sources=["src/apikee/_limiter_c.pyx"],
+        include_dirs=["src/apikee"],
+        depends=["src/apikee/_clock.h"],
+        extra_compile_args=extra_compile_args,
+    )
+    return cythonize([ext, limiter], compiler_directives=CYTHON_DIRECTIVES)
 
 
 setup(ext_modules=extensions())

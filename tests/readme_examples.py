@@ -18,6 +18,7 @@ README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 CHECKED_SECTIONS = (
     "Quickstart",
     "Revoking keys",
+    "Rate limits and IP allow lists",
     "FastAPI",
     "Starlette (or any ASGI app)",
     "Flask",

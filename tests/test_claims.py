@@ -470,6 +470,8 @@ def test_error_codes_are_their_names() -> None:
             "INSUFFICIENT_SCOPE",
             "WRONG_ENVIRONMENT",
             "STORE_UNAVAILABLE",
+            "IP_NOT_ALLOWED",
+            "RATE_LIMITED",
         ]
     )
     for name, value in vars(ErrorCode).items():
@@ -484,7 +486,13 @@ def test_error_attributes(code) -> None:
     assert error.code == code and error.message == "something went wrong"
     assert str(error) == f"{code}: something went wrong"
     assert repr(error) == f"ApikeeError({code!r}, 'something went wrong')"
-    assert error.http_status == {"INSUFFICIENT_SCOPE": 403, "STORE_UNAVAILABLE": 503}.get(code, 401)
+    statuses = {
+        "INSUFFICIENT_SCOPE": 403,
+        "IP_NOT_ALLOWED": 403,
+        "RATE_LIMITED": 429,
+        "STORE_UNAVAILABLE": 503,
+    }
+    assert error.http_status == statuses.get(code, 401)
     assert error.to_dict() == {"error": code, "message": "something went wrong"}
     assert error.to_dict() is not error.to_dict()
 

@@ -314,8 +314,10 @@ def test_create_json(cli):
         "iat",
         "meta",
         "fingerprint",
+        "policy",
         "other_claims",
     }
+    assert claims["policy"] == {}  # no rate limit, no allow list
     assert claims["tenant"] == "acme" and claims["scopes"] == ["read"]
     assert claims["fingerprint"] == hash_key(data["key"])
     assert claims["expires_at"].endswith("Z")

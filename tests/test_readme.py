@@ -119,3 +119,16 @@ def test_revoking_keys_runs(written) -> None:
     assert lines[1].startswith("id ") and lines[1].endswith("pasted in a public issue")
     assert lines[2] == "tenant globex None"
     assert "'healthy': True" in lines[3]
+
+
+def test_rate_limits_example_runs(written) -> None:
+    done = subprocess.run(
+        [sys.executable, str(written["readme_rate_limits_and_ip_allow_lists"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("10 1 9 ")
+    assert lines[1:] == ["RATE_LIMITED 429 12", "IP_NOT_ALLOWED 403", "203.0.113.9"]

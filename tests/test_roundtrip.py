@@ -417,17 +417,29 @@ def test_key_options_defaults(apikee) -> None:
     assert claims.exp is not None
 
 
-def test_server_mode_keywords_are_accepted_without_effect(apikee) -> None:
+def test_server_mode_keywords_are_no_trap(apikee) -> None:
+    # 0.1.2 accepted ip_whitelist= and template_id= and ignored them. Now ip_whitelist is the
+    # allow list (the ``ip`` claim, enforced), and template_id, which needs server-side
+    # templates this version does not have, is refused instead of silently dropped.
     key = apikee.create(
         "acme",
         scopes=["read"],
         client_name="Acme backend",
         client_type="user",
-        template_id="tpl_123",
         ip_whitelist=["10.0.0.0/8", "127.0.0.1"],
     )
     wire = apikee.verify(key).to_dict()
-    assert set(wire) == {"id", "tid", "scp", "env", "exp"}
+    assert set(wire) == {"id", "tid", "scp", "env", "exp", "ip"}
+    assert wire["ip"] == ["10.0.0.0/8", "127.0.0.1"]
+    with pytest.raises(ValueError, match="template_id"):
+        apikee.create("acme", template_id="tpl_123")
+    assert set(apikee.verify(apikee.create("acme", template_id=None)).to_dict()) == {
+        "id",
+        "tid",
+        "scp",
+        "env",
+        "exp",
+    }
 
 
 def test_create_signs_with_the_first_secret(make_apikee) -> None:

@@ -14,8 +14,9 @@ import logging
 from ._apikee import Apikee, ApikeeConfigError, KeyOptions, WeakSecretWarning, get_apikee
 from ._claims_py import ApikeeClaims  # the public class of both implementations' claims
 from ._core import IMPLEMENTATION, Verifier, b62decode, b62encode, constant_time_compare
-from ._errors import ApikeeError, ErrorCode
+from ._errors import ApikeeError, ErrorCode, RateLimitExceeded
 from ._keyutil import decode_unverified, generate_secret, hash_key
+from ._policy import RateLimit
 from ._store import Revocation, StoreUnavailable
 from ._version import __version__
 
@@ -32,6 +33,8 @@ __all__ = [
     "ApikeeError",
     "ErrorCode",
     "KeyOptions",
+    "RateLimit",
+    "RateLimitExceeded",
     "Revocation",
     "StoreUnavailable",
     "Verifier",

@@ -16,15 +16,34 @@ from ._core import load_backend
 
 if TYPE_CHECKING:
     from ._core import Verifier
+    from ._limiter_py import Decision
+    from ._policy import Entry
     from ._revocation import StoreBinding
     from ._store import Revocation, Store
     from .asgi import ApikeeMiddleware
 from ._duration import expiry_timestamp, instant_timestamp
-from ._errors import ApikeeConfigError, ApikeeError, ErrorCode
+from ._errors import (
+    MSG_IP_NOT_ALLOWED,
+    ApikeeConfigError,
+    ApikeeError,
+    ErrorCode,
+    RateLimitExceeded,
+)
 from ._header import first_value
 from ._ids import new_key_id
+from ._limiter import load_limiter
 from ._options import checked_leeway, checked_max_key_length
 from ._payload import load_json
+from ._policy import (
+    IP_CLAIM,
+    RATE_CLAIM,
+    PolicyTable,
+    RateLimit,
+    TrustedProxies,
+    client_address,
+    parse_ips,
+    parse_limits,
+)
 from ._scopes import require_scopes
 from ._wire import DEFAULT_MAX_KEY_LENGTH, MIN_SECRET_BYTES, PREFIX
 
@@ -90,6 +109,8 @@ class KeyOptions:
     not_before: datetime | int | float | None = None
     environment: str = "production"
     meta: dict[str, Any] = field(default_factory=dict)
+    rate_limit: str | RateLimit | list[str | RateLimit] | None = None
+    allow_ips: list[str] | None = None
 
 
 class Apikee:
@@ -111,6 +132,13 @@ class Apikee:
     ``server_timeout`` bounds every store call; with ``fail_open=False`` verification fails
     with ``STORE_UNAVAILABLE`` once the snapshot is older than ``max_staleness`` seconds
     (default: a few refresh periods). See :meth:`revoke` and :meth:`store_status`.
+
+    Limits (docs/SPEC.md section 8): ``rate_limit`` is the default for keys without limits of
+    their own (``"100/m"``, ``["10/s", "100000/month"]``, ``RateLimit`` objects);
+    ``tenant_limits`` maps a tenant to limits that replace its keys' own (``None``: unlimited).
+    The counters live in the store (``redis://``: the fleet; ``sqlite://``: the host; none or
+    ``memory://``: this process). ``trusted_proxies`` (addresses or CIDR ranges) are the only
+    peers whose ``X-Forwarded-For`` / ``Forwarded`` headers name the client for IP allow lists.
     """
 
     def __init__(
@@ -131,6 +159,10 @@ class Apikee:
         implementation: str | None = None,
         store: str | Store | None = None,
         max_staleness: float | None = None,
+        rate_limit: str | RateLimit | Iterable[str | RateLimit] | None = None,
+        tenant_limits: dict[str, Any] | None = None,
+        trusted_proxies: Iterable[str] | None = None,
+        limit_retry_interval: float = 1.0,
     ) -> None:
         raw_secrets = _resolve_secrets(secret, secrets)
         weak = sum(1 for s in raw_secrets if len(s) < MIN_SECRET_BYTES)
@@ -175,12 +207,69 @@ class Apikee:
                 server_timeout=server_timeout,
                 max_staleness=max_staleness,
             )
+        self._setup_limits(
+            rate_limit,
+            tenant_limits,
+            trusted_proxies,
+            fail_open,
+            server_timeout,
+            limit_retry_interval,
+        )
         if type(self).verify is Apikee.verify:
-            # verify() is the verifier's own method (same arguments, same checks): binding it
-            # on the instance saves a Python frame on every request. A subclass that overrides
-            # verify() keeps its override.
-            self.verify = self._verifier.verify  # type: ignore[method-assign]
+            # verify() is the gate's own method (the verifier's verify, then the policy look-up
+            # of docs/SPEC.md section 8): binding it on the instance saves a Python frame on
+            # every request. A subclass that overrides verify() keeps its override.
+            self.verify = self._gate.verify  # type: ignore[method-assign]
+        if type(self).check_rate_limit is Apikee.check_rate_limit:
+            self.check_rate_limit = self._gate.limit  # type: ignore[method-assign]
         self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
+
+    def _setup_limits(
+        self,
+        rate_limit: Any,
+        tenant_limits: Any,
+        trusted_proxies: Any,
+        fail_open: bool,
+        server_timeout: float,
+        retry_interval: float,
+    ) -> None:
+        try:
+            default = parse_limits(rate_limit)
+            if tenant_limits is not None and not isinstance(tenant_limits, dict):
+                raise ValueError("tenant_limits must be a dict of tenant -> limits")
+            tenants = {}
+            for tenant, limits in (tenant_limits or {}).items():
+                if not isinstance(tenant, str):
+                    raise ValueError("tenant_limits: every tenant is a str")
+                parsed = parse_limits(limits)
+                tenants[tenant] = parsed if parsed else None
+            proxies = parse_ips(trusted_proxies, "trusted_proxies")
+        except ValueError as exc:
+            raise ApikeeConfigError(str(exc)) from None
+        if not (isinstance(retry_interval, (int, float)) and 0 < retry_interval < 3600):
+            raise ApikeeConfigError("limit_retry_interval must be a positive number of seconds")
+        module = load_limiter(self._backend_name)
+        self._limiter_module = module
+        self._local_limiter = module.LocalLimiter()
+        self._limiter: Any = self._local_limiter
+        if self._store is not None:
+            from ._limits_store import GuardedLimiter, remote_limiter
+
+            remote = remote_limiter(
+                self._store.snapshot.store, module, server_timeout=server_timeout
+            )
+            if remote is not None:
+                self._limiter = GuardedLimiter(
+                    remote,
+                    self._local_limiter,
+                    fail_open=fail_open,
+                    retry_interval=float(retry_interval),
+                )
+        self._policies = PolicyTable(module, default, tenants)
+        self._gate = module.Gate(
+            self._verifier.verify, self._policies.entries, self._policies.resolve, self._limiter
+        )
+        self._trusted = None if proxies is None else TrustedProxies(proxies)
 
     # ── configuration, readable ─────────────────────────────────────────────────────────────
 
@@ -218,6 +307,11 @@ class Apikee:
     def store_kind(self) -> str | None:
         """``"memory"``, ``"sqlite"`` or ``"redis"`` (never the URL), or None without a store."""
         return None if self._store is None else self._store.snapshot.store.kind
+
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]:
+        """The proxies whose forwarding headers are believed (empty: none, the default)."""
+        return () if self._trusted is None else self._trusted.text
 
     def __repr__(self) -> str:
         store = "" if self._store is None else f", store={self.store_kind!r}"
@@ -296,14 +390,23 @@ class Apikee:
         client_type: str = "service",
         template_id: str | None = None,
         ip_whitelist: list[str] | None = None,
+        rate_limit: str | RateLimit | Iterable[str | RateLimit] | None = None,
+        allow_ips: Iterable[str] | None = None,
     ) -> str:
         """Create a signed key for ``tenant``; returns the key string (store it nowhere).
 
         ``expires_in``: a timedelta, an absolute datetime (naive = UTC), seconds, a duration
         string (``"90d"``, ``"24h"``, ``"60m"``, ``"3600s"``, ``"1w"``), or ``None`` for a key that
-        never expires; default ``default_expiry`` (90 days). ``client_name``, ``client_type``,
-        ``template_id`` and ``ip_whitelist`` are accepted for apikee 0.1.2 compatibility and have
-        no effect (there is no server mode yet).
+        never expires; default ``default_expiry`` (90 days).
+
+        ``rate_limit``: the key's own limits (``"10/s"``, ``["10/s", "100000/month"]``,
+        ``"10/1s burst 20"``, ``RateLimit`` objects, or ``"unlimited"`` to escape the
+        verifier's default), written in the ``rl`` claim. ``allow_ips`` (0.1.2's name
+        ``ip_whitelist`` works too): addresses and CIDR ranges the key may be used from (the
+        ``ip`` claim). Both are enforced by this library's integrations and
+        :meth:`enforce` (docs/SPEC.md section 8); a malformed one is a ``ValueError`` here.
+        ``client_name`` and ``client_type`` are accepted for 0.1.2 compatibility and have no
+        effect; ``template_id`` (0.1.2's server-side templates) is refused unless None.
         """
         if isinstance(tenant, KeyOptions):
             options = tenant
@@ -314,6 +417,8 @@ class Apikee:
                 not_before=options.not_before,
                 meta=options.meta,
                 environment=options.environment,
+                rate_limit=options.rate_limit,
+                allow_ips=options.allow_ips,
             )
         if not isinstance(tenant, str):
             raise TypeError(f"tenant must be a str, not {type(tenant).__name__}")
@@ -327,6 +432,17 @@ class Apikee:
             raise TypeError("environment must be a str")
         if meta is not None and not isinstance(meta, dict):
             raise TypeError("meta must be a dict")
+        if template_id is not None:
+            raise ValueError(
+                "template_id needs apikee.dev server-side templates, which this version does not "
+                "have: pass rate_limit= and allow_ips= to put the policy in the key itself"
+            )
+        if ip_whitelist is not None:
+            if allow_ips is not None:
+                raise ValueError("give allow_ips or its old name ip_whitelist, not both")
+            allow_ips = ip_whitelist
+        limits = parse_limits(rate_limit)
+        ips = parse_ips(allow_ips)
         now = time.time()
         claims: dict[str, Any] = {
             "id": new_key_id(),
@@ -346,6 +462,10 @@ class Apikee:
                 )
         if meta:
             claims["meta"] = meta
+        if limits is not None:
+            claims[RATE_CLAIM] = [limit.wire() for limit in limits]
+        if ips is not None:
+            claims[IP_CLAIM] = ips
         try:
             text = json.dumps(claims, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
             payload = text.encode("utf-8")
@@ -381,7 +501,78 @@ class Apikee:
         ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
         give ``INSUFFICIENT_SCOPE``.
         """
-        return self._verifier.verify(key, now, scopes=scopes, any_of=any_of)
+        return self._gate.verify(key, now, scopes=scopes, any_of=any_of)  # type: ignore[no-any-return]
+
+    # ── limits and allow lists (docs/SPEC.md section 8) ─────────────────────────────────────
+
+    def policy(self, claims: ApikeeClaims) -> Entry | None:
+        """The resolved policy of verified ``claims``: ``bucket``, ``plan`` (its limits) and
+        ``ips`` (its allow list); None when neither applies. ``INVALID_CLAIMS`` if malformed."""
+        return self._gate.entry(claims)  # type: ignore[no-any-return]
+
+    def client_ip(
+        self,
+        peer: str | None,
+        forwarded_for: Iterable[str] = (),
+        forwarded: Iterable[str] = (),
+    ) -> str | None:
+        """The client address of a request whose TCP peer is ``peer``: the forwarding headers
+        count only when ``peer`` is one of ``trusted_proxies``."""
+        return client_address(peer, forwarded_for, forwarded, self._trusted)
+
+    def check_ip(self, claims: ApikeeClaims, address: str | None) -> None:
+        """Raise ``IP_NOT_ALLOWED`` (403) unless the key may be used from ``address`` (an
+        unknown address, None, is never in an allow list)."""
+        entry = self._gate.entry(claims)
+        if entry is not None and entry.ips is not None and not entry.ips.allows(address):
+            raise ApikeeError(ErrorCode.IP_NOT_ALLOWED, MSG_IP_NOT_ALLOWED)
+
+    def check_rate_limit(
+        self, claims: ApikeeClaims, *, cost: int = 1, now: float | None = None
+    ) -> Decision | None:
+        """Count one request of ``cost`` against the key's limits and return the decision
+        (``allowed``, ``limit``, ``remaining``, ``reset``, ``retry_after``); None when no limit
+        applies. Never raises a store error (``fail_open``: decided locally), except
+        ``STORE_UNAVAILABLE`` when failing closed."""
+        return self._gate.limit(claims, cost=cost, now=now)  # type: ignore[no-any-return]
+
+    def enforce(
+        self,
+        claims: ApikeeClaims,
+        *,
+        client_ip: str | None = None,
+        cost: int = 1,
+        now: float | None = None,
+    ) -> Decision | None:
+        """Everything the integrations do after verify(): the allow list (``IP_NOT_ALLOWED``,
+        403), then the limits (:class:`~apikee.RateLimitExceeded`, ``RATE_LIMITED``, 429, with
+        the decision). Returns the decision of an admitted request (None: no limit)."""
+        entry = self._gate.entry(claims)
+        if entry is None:
+            return None
+        if entry.ips is not None and not entry.ips.allows(client_ip):
+            raise ApikeeError(ErrorCode.IP_NOT_ALLOWED, MSG_IP_NOT_ALLOWED)
+        if entry.plan is None:
+            return None
+        decision = self._limiter.check(entry.bucket, entry.plan, cost, now)
+        if not decision.allowed:
+            raise RateLimitExceeded(decision)
+        return decision  # type: ignore[no-any-return]
+
+    def limiter_status(self) -> dict[str, Any]:
+        """Where the counters live (``local``, ``redis``, ``sqlite``), whether the shared store
+        answers, and how many local buckets exist."""
+        limiter = self._limiter
+        status: dict[str, Any] = {"kind": "local", "local_buckets": len(self._local_limiter)}
+        if limiter is not self._local_limiter:
+            status.update(
+                kind=limiter.kind,
+                healthy=limiter.healthy,
+                failures=limiter.failures,
+                last_error=limiter.last_error,
+                fail_open=limiter.fail_open,
+            )
+        return status
 
     @staticmethod
     def check_scopes(claims: Any, required: Iterable[str], *, any_of: bool = False) -> None:

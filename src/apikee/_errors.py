@@ -7,9 +7,14 @@ contains a secret or a key.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._wire import PREFIX
 
-__all__ = ["ApikeeConfigError", "ApikeeError", "ErrorCode", "http_status"]
+if TYPE_CHECKING:
+    from ._limiter_py import Decision
+
+__all__ = ["ApikeeConfigError", "ApikeeError", "ErrorCode", "RateLimitExceeded", "http_status"]
 
 
 class ApikeeConfigError(ValueError):
@@ -31,6 +36,8 @@ class ErrorCode:
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     WRONG_ENVIRONMENT = "WRONG_ENVIRONMENT"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class ApikeeError(Exception):
@@ -67,12 +74,32 @@ class ApikeeError(Exception):
         return {"error": self.code, "message": self.message}
 
 
-_STATUS = {ErrorCode.INSUFFICIENT_SCOPE: 403, ErrorCode.STORE_UNAVAILABLE: 503}
+class RateLimitExceeded(ApikeeError):
+    """``RATE_LIMITED``: the key's rate limit refused this request. ``decision`` (an
+    ``apikee.Decision``) says which limit, and when to retry (``retry_after`` seconds)."""
+
+    decision: Decision
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, MSG_RATE_LIMITED)
+        self.decision = decision
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.decision,))
+
+
+_STATUS = {
+    ErrorCode.INSUFFICIENT_SCOPE: 403,
+    ErrorCode.IP_NOT_ALLOWED: 403,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.STORE_UNAVAILABLE: 503,
+}
 
 
 def http_status(code: str) -> int:
-    """HTTP status for an error code (docs/SPEC.md section 2): 403 for a missing scope, 503 when
-    the revocation store is unreachable past its allowed staleness, else 401."""
+    """HTTP status for an error code (docs/SPEC.md section 2): 403 for a missing scope or an
+    address outside the key's allow list, 429 for a rate limit, 503 when the store is
+    unreachable (and the configuration fails closed), else 401."""
     return _STATUS.get(code, 401)
 
 
@@ -105,3 +132,6 @@ MSG_STORE_UNAVAILABLE = (
 )
 MSG_WRONG_ENVIRONMENT = "the key is for environment {!r}, not {!r}"
 MSG_BAD_NOW = "now must be a finite number of unix seconds"
+MSG_RATE_LIMITED = "the rate limit of this key is exceeded; retry after the Retry-After delay"
+MSG_IP_NOT_ALLOWED = "the key is not allowed from this IP address"
+MSG_LIMIT_STORE_UNAVAILABLE = "the rate-limit store is unavailable"

@@ -9,8 +9,9 @@ import re
 from typing import Any, Callable, Iterable, MutableMapping
 
 from ._apikee import Apikee, ApikeeConfigError, get_apikee
-from ._errors import ApikeeError, ErrorCode
+from ._errors import ApikeeError, ErrorCode, RateLimitExceeded
 from ._header import first_value as first_value
+from ._policy import rate_headers
 
 REALM = "apikee"
 
@@ -44,11 +45,28 @@ def www_authenticate(
 def error_headers(
     error: ApikeeError, header_name: str, *, bearer: bool = True
 ) -> list[tuple[str, str]]:
-    """Response headers for a failure (without Content-Length): JSON, no-store, challenge(s)."""
+    """Response headers for a failure (without Content-Length): JSON, no-store, challenge(s),
+    and for ``RATE_LIMITED`` the ``RateLimit-Policy``, ``RateLimit`` and ``Retry-After``."""
     headers = [("content-type", "application/json"), ("cache-control", "no-store")]
     for value in www_authenticate(header_name, bearer=bearer, code=error.code):
         headers.append(("www-authenticate", value))
+    if isinstance(error, RateLimitExceeded):
+        headers.extend(rate_headers(error.decision))
     return headers
+
+
+def checked_costs(costs: Any) -> dict[str, int]:
+    """``costs`` (exact path -> the cost of one request there, default 1) checked."""
+    if costs is None:
+        return {}
+    if not isinstance(costs, dict):
+        raise ApikeeConfigError("costs must be a dict of path -> int cost")
+    for path, cost in costs.items():
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ApikeeConfigError(f"every path of costs must start with '/': {path!r}")
+        if type(cost) is not int or not 0 <= cost <= 1_000_000_000:
+            raise ApikeeConfigError(f"costs[{path!r}] must be an int from 0 to 1000000000")
+    return dict(costs)
 
 
 def missing_key_error(header_name: str, *, bearer: bool = True) -> ApikeeError:
@@ -242,8 +260,10 @@ class KeyGuard:
         exclude_prefixes: Iterable[str] | None = (),
         scopes: Iterable[str] | None = (),
         any_of: bool = False,
+        costs: dict[str, int] | None = None,
     ) -> None:
         apikee = checked_apikee(get_apikee() if apikee is None else apikee)
+        self.costs = checked_costs(costs)
         self.app = app
         self.apikee = apikee
         header = apikee.header_name if header_name is None else header_name

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from ._errors import ApikeeError
+from ._errors import MSG_IP_NOT_ALLOWED, ApikeeError, ErrorCode, RateLimitExceeded
+from ._header import first_value
 from ._http import (
     KeyGuard,
     PathRules,
@@ -42,12 +43,12 @@ from ._http import (
     checked_header_name,
     error_body,
     error_headers,
-    first_value,
     missing_key_error,
     required_scopes,
     route_path,
     www_authenticate,
 )
+from ._policy import rate_headers
 
 __all__ = [
     "ApikeeMiddleware",
@@ -88,6 +89,14 @@ class ApikeeMiddleware(KeyGuard):
     - ``exclude_prefixes``: path prefixes that need no key, segment-wise (see :class:`PathRules`).
     - ``scopes`` / ``any_of``: scopes every request's key must grant (all of them by default,
       any one with ``any_of=True``); a lacking key gets 403 ``INSUFFICIENT_SCOPE``.
+    - ``costs``: ``{path: cost}``, the weight of one request on that exact path against the
+      key's rate limits (default 1; 0 counts nothing).
+
+    Policies (docs/SPEC.md section 8): a key with an allow list is refused from any other
+    address with 403 ``IP_NOT_ALLOWED`` (the client is ``scope["client"]``, or what a trusted
+    proxy forwards: ``Apikee(trusted_proxies=...)``); a key with rate limits (its own, its
+    tenant's or the Apikee's default) is counted, refused with 429 ``RATE_LIMITED`` and
+    ``Retry-After``, and every answer on it carries ``RateLimit-Policy`` and ``RateLimit``.
 
     On success the claims are at ``request.state.apikee`` (``scope["state"]["apikee"]``) and
     ``scope["apikee"]``.
@@ -99,6 +108,9 @@ class ApikeeMiddleware(KeyGuard):
         self._exact = self.rules.exact
         self._prefixed = bool(self.rules.prefixes)
         self._verify = self.apikee.verify  # the verifier's own method (see Apikee.__init__)
+        self._entry = self.apikee.policy
+        self._check = self.apikee._limiter.check
+        self._trusted = self.apikee._trusted is not None
         self._responses: dict[tuple[str, str], Prebuilt] = {}
         missing = missing_key_error(self.header_name, bearer=self.bearer)
         self._missing = self._response(missing)
@@ -141,6 +153,11 @@ class ApikeeMiddleware(KeyGuard):
             claims = self._verify(key)
             if self.scopes:
                 self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
+            entry = self._entry(claims)
+            if entry is not None:
+                extra = self._admit(entry, scope, path)
+                if extra is not None:
+                    send = _adding_headers(send, extra)
         except ApikeeError as error:
             return await self._reject(self._response(error), scope, receive, send)
         state = scope.get("state")
@@ -162,21 +179,52 @@ class ApikeeMiddleware(KeyGuard):
             except Exception:
                 raise error from None
 
+    def _admit(self, entry: Any, scope: Scope, path: str) -> list[tuple[bytes, bytes]] | None:
+        """The allow list and the limits of a key that has a policy: raises IP_NOT_ALLOWED or
+        RateLimitExceeded; the headers of an admitted request (None without limits)."""
+        if entry.ips is not None and not entry.ips.allows(self._client(scope)):
+            raise ApikeeError(ErrorCode.IP_NOT_ALLOWED, MSG_IP_NOT_ALLOWED)
+        if entry.plan is None:
+            return None
+        decision = self._check(entry.bucket, entry.plan, self.costs.get(path, 1), None)
+        if not decision.allowed:
+            raise RateLimitExceeded(decision)
+        return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in rate_headers(decision)]
+
+    def _client(self, scope: Scope) -> str | None:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if not self._trusted:
+            return peer
+        forwarded_for, forwarded = [], []
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                forwarded_for.append(value.decode("latin-1"))
+            elif name == b"forwarded":
+                forwarded.append(value.decode("latin-1"))
+        return self.apikee.client_ip(peer, forwarded_for, forwarded)
+
     def _response(self, error: ApikeeError) -> Prebuilt:
-        """Prebuilt ``(status, raw headers, body)`` for an error, cached by code and message."""
+        """Prebuilt ``(status, raw headers, body)`` for an error, cached by code and message
+        (except ``RATE_LIMITED``, whose headers are the decision's)."""
+        if isinstance(error, RateLimitExceeded):
+            return self._build(error)
         cache_key = (error.code, error.message)
         cached = self._responses.get(cache_key)
         if cached is not None:
             return cached
-        body = error_body(error)
-        headers = [(b"content-length", str(len(body)).encode("ascii"))]
-        for name, value in error_headers(error, self.header_name, bearer=self.bearer):
-            headers.append((name.encode("latin-1"), value.encode("latin-1")))
-        response = (error.http_status, headers, body)
+        response = self._build(error)
         if len(self._responses) >= _CACHE_LIMIT:  # messages are a small fixed set; stay bounded
             self._responses.clear()
         self._responses[cache_key] = response
         return response
+
+    def _build(self, error: ApikeeError) -> Prebuilt:
+        body = error_body(error)
+        headers = [(b"content-length", str(len(body)).encode("ascii"))]
+        for name, value in error_headers(error, self.header_name, bearer=self.bearer):
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        return (error.http_status, headers, body)
 
     async def _reject(self, response: Prebuilt, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a failure: the response itself on http; on a websocket the same response when
@@ -201,3 +249,15 @@ class ApikeeMiddleware(KeyGuard):
             f"{type(self).__name__}(header_name={self.header_name!r}, bearer={self.bearer}, "
             f"rules={self.rules!r}, scopes={list(self.scopes)!r})"
         )
+
+
+def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` that adds ``extra`` headers to the response start message."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = dict(message)
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sender

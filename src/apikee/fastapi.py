@@ -93,6 +93,10 @@ class SecuredFastAPI(FastAPI):
     - ``exclude_prefixes``: path prefixes below which no key is needed (segment-wise:
       ``"/public"`` opens ``/public/…``, not ``/public`` itself).
     - ``bearer``: also accept ``Authorization: Bearer <key>`` (default True).
+    - ``costs``: ``{path: cost}``, the weight of a request on that path against the key's
+      rate limits (default 1). Allow lists (403 ``IP_NOT_ALLOWED``) and rate limits (429
+      ``RATE_LIMITED``, with ``RateLimit-Policy`` / ``RateLimit`` headers on every answer) are
+      enforced by the middleware, as in :class:`~apikee.asgi.ApikeeMiddleware`.
 
     After setup: the claims are at ``request.state.apikee`` (or use :func:`ApikeeDepends`), the
     OpenAPI schema has the ``ApikeeAuth`` header scheme (Swagger UI shows the lock and the
@@ -114,6 +118,7 @@ class SecuredFastAPI(FastAPI):
         bearer: bool = True,
         default_open_paths: Iterable[str] | None = None,
         store: str | None = None,
+        costs: dict[str, int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -143,6 +148,7 @@ class SecuredFastAPI(FastAPI):
             bearer=bearer,
             exclude_paths=self._open_explicit,  # completed by build_middleware_stack()
             exclude_prefixes=prefixes,
+            costs=costs,
         )
         self._apikee_entry = self.user_middleware[0]
         add_error_handler(self, header, bearer=bearer)

@@ -33,6 +33,7 @@ from ._errors import ApikeeError, ErrorCode
 from ._http import (
     PathRules,
     checked_apikee,
+    checked_costs,
     declared_open_paths,
     environ_key,
     environ_name,
@@ -42,6 +43,7 @@ from ._http import (
     required_scopes,
     verifier_and_header,
 )
+from .wsgi import environ_admit
 
 __all__ = ["init_apikee", "apikee_required", "require_scope", "get_claims", "DEFAULT_OPEN_PATHS"]
 
@@ -66,6 +68,7 @@ class _State:
     explicit_paths: list[str]
     default_paths: list[str]
     prefixes: list[str]
+    costs: dict[str, int]
     rules: PathRules | None = None  # resolved at the first request, when every route exists
 
     def open_rules(self, app: Flask) -> PathRules:
@@ -86,10 +89,14 @@ class _State:
         )
 
     def authenticate(self) -> ApikeeClaims:
-        """Verify this request's key (raises ApikeeError) and attach the claims."""
+        """Verify this request's key (raises ApikeeError), enforce its allow list and rate
+        limits (docs/SPEC.md section 8), and attach the claims."""
         environ = request.environ
         key = environ_key(environ, self.environ_key, self.header_name, self.bearer)
         claims = self.apikee.verify(key)
+        extra = environ_admit(self.apikee, claims, environ, self.costs)
+        if extra:
+            g.apikee_rate_headers = extra
         g.apikee = claims
         environ[_ENVIRON_KEY] = claims
         return claims
@@ -111,6 +118,7 @@ def init_apikee(
     inject_swagger: bool = True,
     default_open_paths: Iterable[str] | None = None,
     store: str | None = None,
+    costs: dict[str, int] | None = None,
 ) -> Apikee:
     """Attach apikee to a Flask app; returns the :class:`~apikee.Apikee` it verifies with.
 
@@ -130,6 +138,11 @@ def init_apikee(
     :func:`require_scope` need one. The key comes from ``header_name`` (default ``x-api-key``)
     or, with ``bearer``, from ``Authorization: Bearer <key>``. An :class:`~apikee.ApikeeError`
     escaping a view is answered as its 401/403 JSON too.
+
+    Policies: a key's allow list (403 ``IP_NOT_ALLOWED``; the client is ``REMOTE_ADDR`` or
+    what a trusted proxy forwards) and rate limits (429 ``RATE_LIMITED``, ``Retry-After``;
+    ``RateLimit-Policy`` and ``RateLimit`` on every answer) are enforced when the key is
+    verified; ``costs`` (``{path: cost}``) weighs requests on expensive paths.
     """
     if not isinstance(app, Flask):
         raise TypeError(f"init_apikee() needs a Flask app, not {type(app).__name__}")
@@ -168,8 +181,15 @@ def init_apikee(
         explicit_paths=explicit,
         default_paths=defaults,
         prefixes=prefixes,
+        costs=checked_costs(costs),
     )
     app.extensions[EXTENSION] = state
+
+    @app.after_request
+    def _apikee_rate_headers(response: Response) -> Response:
+        for name, value in g.get("apikee_rate_headers", ()):
+            response.headers[name] = value
+        return response
 
     if protect_all:
 

@@ -83,9 +83,26 @@ def claims_view(claims: dict[str, Any], key: str | bytes) -> tuple[dict[str, Any
         "iat": iat,
         "meta": jsonable(meta),
         "fingerprint": hash_key(key),
-        "other_claims": jsonable({k: v for k, v in claims.items() if k not in _KNOWN_CLAIMS}),
+        "policy": policy_view(claims, problems),
+        "other_claims": jsonable(
+            {k: v for k, v in claims.items() if k not in _KNOWN_CLAIMS and k not in ("rl", "ip")}
+        ),
     }
     return view, problems
+
+
+def policy_view(claims: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The key's rate limits and allow list (docs/SPEC.md section 8), readable; a malformed
+    one is a problem (verify() refuses it with INVALID_CLAIMS)."""
+    from .._policy import claim_summary
+
+    summary = claim_summary(claims)
+    for name in ("rate_limit", "allow_ips"):
+        value = summary.get(name)
+        if isinstance(value, dict):
+            problems.append(str(value["error"]))
+            summary[name] = f"(invalid: {value['error']})"
+    return summary
 
 
 def claims_lines(view: dict[str, Any], now: float, indent: str = "  ") -> list[str]:
@@ -111,6 +128,13 @@ def claims_lines(view: dict[str, Any], now: float, indent: str = "  ") -> list[s
     if view["nbf"] is not None:
         rows.append(("not before", when(view["not_before"], view["nbf"], "-")))
     rows.append(("meta", safe(view["meta"]) if view["meta"] != {} else "(none)"))
+    policy = view.get("policy") or {}
+    if "rate_limit" in policy:
+        limits = policy["rate_limit"]
+        rows.append(("rate limit", safe(", ".join(limits) if isinstance(limits, list) else limits)))
+    if "allow_ips" in policy:
+        ips = policy["allow_ips"]
+        rows.append(("allow ips", safe(", ".join(ips) if isinstance(ips, list) else ips, 200)))
     if view["other_claims"]:
         rows.append(("other claims", safe(view["other_claims"])))
     rows.append(("fingerprint", f"{view['fingerprint']} (sha256, = apikee.hash_key(key))"))

@@ -57,6 +57,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="metadata, K=VALUE (string) or K:=JSON (repeatable); readable by "
         "anyone holding the key",
     )
+    parser.add_argument(
+        "--rate-limit",
+        action="append",
+        default=[],
+        metavar="LIMIT",
+        help="a rate limit, COUNT/WINDOW[ burst N]: 10/s, 100/5m, 100000/month "
+        "(30 days), or 'unlimited' (repeatable)",
+    )
+    parser.add_argument(
+        "--ip",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="an IP address or CIDR range the key may be used from (repeatable)",
+    )
 
 
 _SENSITIVE_META = re.compile(
@@ -89,6 +104,12 @@ def _parse_meta(items: list[str]) -> dict[str, Any]:
     return meta
 
 
+def _rate_limit(items: list[str]) -> str | list[str] | None:
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else items
+
+
 def run(args: argparse.Namespace) -> int:
     """Create a key with the configured secret and print it (with its claims under --json)."""
     secrets = configured_secrets(args)
@@ -109,11 +130,22 @@ def run(args: argparse.Namespace) -> int:
         err(f"apikee: warning: weak signing secret: {serious[0]} (see: apikee secret --check)")
     try:
         key = apikee.create(
-            args.tenant, scopes=args.scope, meta=meta or None, environment=args.env, **options
+            args.tenant,
+            scopes=args.scope,
+            meta=meta or None,
+            environment=args.env,
+            rate_limit=_rate_limit(args.rate_limit),
+            allow_ips=args.ip or None,
+            **options,
         )
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. --not-before after the expiry
         message = str(exc)
-        for name, option in (("not_before", "--not-before"), ("expires_in", "--expires")):
+        for name, option in (
+            ("not_before", "--not-before"),
+            ("expires_in", "--expires"),
+            ("rate_limit", "--rate-limit"),
+            ("allow_ips", "--ip"),
+        ):
             message = message.replace(name, option)  # the names the user typed
         raise CliError(f"cannot create the key: {message}") from None
     if args.json:

@@ -144,6 +144,15 @@ def _run_demo(json_output: bool) -> int:
     revocation = _revocation(secret)
     count, seconds = _time_verify(apikee, key)
     per_key_us = seconds / count * 1e6
+    limited_key = apikee.create(_TENANT, rate_limit="3/m")
+    limited_claims = apikee.verify(limited_key)
+    decisions = [apikee.check_rate_limit(limited_claims, now=now) for _ in range(4)]
+    limited = [
+        {"allowed": d.allowed, "remaining": d.remaining, "retry_after": round(d.retry_after, 3)}
+        for d in decisions
+        if d is not None
+    ]
+    refused = _outcome(lambda: apikee.enforce(limited_claims, now=now))
 
     if json_output:
         emit_json(
@@ -160,6 +169,7 @@ def _run_demo(json_output: bool) -> int:
                     "old_key_with_new_secret_only": dropped,
                 },
                 "revocation": revocation,
+                "rate_limit": {"limit": "3/m", "decisions": limited, "fourth": refused},
                 "verify": {
                     "count": count,
                     "seconds": round(seconds, 4),
@@ -225,8 +235,17 @@ def _run_demo(json_output: bool) -> int:
             out(f"     {call:<{len(revoke_call)}} -> {said}")
         out("     shell: apikee revoke --store sqlite:///path/revocations.db - < key.txt")
     out("")
+    out("9. A key with its own rate limit: 3 requests a minute, the fourth is refused (HTTP 429)")
+    out("     limited = apikee.create('acme-corp', rate_limit='3/m')")
+    for i, d in enumerate(limited, 1):
+        out(
+            f"     apikee.check_rate_limit(claims) #{i} -> allowed {d['allowed']}, "
+            f"remaining {d['remaining']}, retry after {d['retry_after']:g} s"
+        )
+    out(f"     apikee.enforce(claims) -> {_said(refused)}")
+    out("")
     out(
-        f"9. Speed of verify() here: {per_key_us:.2f} µs per key "
+        f"10. Speed of verify() here: {per_key_us:.2f} µs per key "
         f"({count:,} verifications in {seconds:.2f} s, {_core.IMPLEMENTATION})"
     )
     out("")
