@@ -71,7 +71,15 @@ def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     ca, key, cert = directory / "ca.crt", directory / "server.key", directory / "server.crt"
     ext = directory / "ext.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    # What Python 3.13's stricter default verification (VERIFY_X509_STRICT) requires of a
+    # server certificate: an authority key id, and the usual usages.
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1\n"
+        "authorityKeyIdentifier=keyid,issuer\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+    )
     steps = [
         [
             openssl,
@@ -88,6 +96,10 @@ def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
             "2",
             "-subj",
             "/CN=apikee-test-ca",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ],
         [
             openssl,
