@@ -58,6 +58,10 @@ def _parse_float(text: str) -> float:
 _DECODER = json.JSONDecoder(
     parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant
 )
+# The same decoder without the integer hook, for payloads that cannot break a limit it checks
+# (see load_json). parse_float and parse_constant stay: they run only on floats and on
+# NaN/Infinity, which are rare, and they decide what is refused.
+_SHORT_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_constant=_reject_constant)
 _SCALARS = (str, int, bool, type(None))
 
 
@@ -108,11 +112,20 @@ def load_json(payload: bytes) -> Any:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_UTF8) from None
+    # The fast path, for a payload too short to break the integer limit (no literal can have
+    # more than MAX_INT_DIGITS digits) with too few brackets to break the depth limit (nesting
+    # needs one "[" or "{" per level; brackets inside strings only make the count larger): the
+    # integer hook (one Python call per integer) and the depth walk cannot change the result,
+    # so both are skipped. NaN/Infinity and 1e400 are refused by the hooks that stay.
+    short = (
+        len(payload) <= MAX_INT_DIGITS
+        and payload.count(b"{") + payload.count(b"[") <= MAX_DEPTH
+    )
     try:
-        value = _DECODER.decode(text)
+        value = (_SHORT_DECODER if short else _DECODER).decode(text)
     except (ValueError, RecursionError):  # JSONDecodeError, our limits, too deep for the stack
         raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON) from None
-    return _checked(value)
+    return value if short else _checked(value)
 
 
 def load_payload(payload: bytes) -> Any:
