@@ -262,7 +262,9 @@ class Verifier:
         code = E.ErrorCode
         # 1-2: type, emptiness, length (before anything costs more than O(1)).
         # issubclass(type(...)) rather than isinstance: never runs a hostile __class__ property.
-        if issubclass(type(key), str):
+        if type(key) is str:
+            pass
+        elif issubclass(type(key), str):
             key = str.__str__(key)  # an exact str, whatever a subclass overrides
         elif issubclass(type(key), bytes):
             key = bytes.decode(key, "latin-1")  # one char per byte: same lengths, same checks
@@ -285,10 +287,12 @@ class Verifier:
         # 5: alphabet, then canonical form.
         if not body.isascii():
             raise ApikeeError(code.DECODE_ERROR, E.MSG_BAD_CHAR)
-        payload_digits = payload_text.encode("ascii").translate(_DIGIT_OF)
-        signature_digits = signature_text.encode("ascii").translate(_DIGIT_OF)
-        if b"\xff" in payload_digits or b"\xff" in signature_digits:
+        # One translation of both fields: the dot between them is the one 0xFF allowed.
+        digits = body.encode("ascii").translate(_DIGIT_OF)
+        if digits.count(255) != 1:
             raise ApikeeError(code.DECODE_ERROR, E.MSG_BAD_CHAR)
+        payload_digits = digits[: len(payload_text)]
+        signature_digits = digits[len(payload_text) + 1 :]
         if payload_digits[0] == 0 or signature_digits[0] == 0:
             raise ApikeeError(code.DECODE_ERROR, E.MSG_NON_CANONICAL)
         # 6: signature, against every secret, before the payload is looked at.

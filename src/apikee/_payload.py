@@ -19,6 +19,7 @@ All of these are ``DECODE_ERROR``, as is invalid UTF-8 or JSON.
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
 from typing import Any
 
@@ -62,6 +63,9 @@ _DECODER = json.JSONDecoder(
 # (see load_json). parse_float and parse_constant stay: they run only on floats and on
 # NaN/Infinity, which are rare, and they decide what is refused.
 _SHORT_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_constant=_reject_constant)
+# Its scanner, called directly on the common payload (no surrounding whitespace): what
+# JSONDecoder.decode() does around it (two regex matches, raw_decode) costs as much as the scan.
+_SHORT_SCAN = json.scanner.make_scanner(_SHORT_DECODER)
 _SCALARS = (str, int, bool, type(None))
 
 
@@ -117,15 +121,23 @@ def load_json(payload: bytes) -> Any:
     # needs one "[" or "{" per level; brackets inside strings only make the count larger): the
     # integer hook (one Python call per integer) and the depth walk cannot change the result,
     # so both are skipped. NaN/Infinity and 1e400 are refused by the hooks that stay.
-    short = (
-        len(payload) <= MAX_INT_DIGITS
-        and payload.count(b"{") + payload.count(b"[") <= MAX_DEPTH
-    )
+    if len(payload) <= MAX_INT_DIGITS and payload.count(b"{") + payload.count(b"[") <= MAX_DEPTH:
+        try:
+            value, end = _SHORT_SCAN(text, 0)
+            if end == len(text):
+                return value
+        except (ValueError, StopIteration):
+            pass
+        # Whitespace around the value, trailing data or an error: decode() says which.
+        try:
+            return _SHORT_DECODER.decode(text)
+        except ValueError:  # JSONDecodeError, NaN/Infinity, 1e400
+            raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON) from None
     try:
-        value = (_SHORT_DECODER if short else _DECODER).decode(text)
+        value = _DECODER.decode(text)
     except (ValueError, RecursionError):  # JSONDecodeError, our limits, too deep for the stack
         raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON) from None
-    return value if short else _checked(value)
+    return _checked(value)
 
 
 def load_payload(payload: bytes) -> Any:
