@@ -7,7 +7,7 @@
 
 Length: valid keys whose JSON payload grows from 100 bytes to 6 KB (geometric steps; the key is
 ~1.34 characters per payload byte plus 51), verified by native, pure and apikee 0.1.2. The
-verifiers here allow 16384-character keys (the default limit, 8192, stops at about a 6 KB
+verifiers here allow 16384-character keys (the default limit, 2048, stops at about a 1.5 KB
 payload). The "growth" line is the slope of log(time) against log(length) over the longer half:
 about 1 means linear, 2 quadratic (apikee 0.1.2 decodes base62 one digit at a time into a
 growing integer).

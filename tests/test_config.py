@@ -427,7 +427,7 @@ def test_bad_header_name_is_a_config_error(make_apikee, header_name) -> None:
 
 
 def test_default_max_key_length(apikee) -> None:
-    assert apikee.max_key_length == 8192
+    assert apikee.max_key_length == 2048
 
 
 def test_max_key_length_is_configurable(make_apikee) -> None:

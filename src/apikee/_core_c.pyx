@@ -257,6 +257,43 @@ cdef tuple _FAILURES = (
 )
 
 
+# ── decoding and authenticating, without the GIL ────────────────────────────────────────────
+
+cdef enum:
+    # Keys at least this long are decoded and authenticated with the GIL released. Measured:
+    # at 1024 characters (a ~730-byte payload) decode + HMAC take ~2 us, 30x the cost of
+    # releasing and taking back the GIL; the typical key (226 characters) keeps it.
+    NOGIL_KEY_LENGTH = 1024
+
+
+cdef int _decode_and_authenticate(
+    const unsigned char *body, Py_ssize_t payload_len, const unsigned char *signature_digits,
+    const unsigned char *sig_raw, size_t sig_size, apikee_limb *limbs, unsigned char *payload,
+    const uint32_t *states, Py_ssize_t count, size_t *payload_size,
+) noexcept nogil:
+    """Steps 5 (the payload's characters, canonical form) and 6 (the MAC against every secret):
+    a failure index (F_*), or -1 when a secret matched (the payload bytes are then in
+    ``payload``, ``*payload_size`` of them)."""
+    cdef unsigned char bad = 0
+    cdef unsigned char signature[APIKEE_SIGNATURE_BYTES]
+    cdef unsigned char mac[APIKEE_SIGNATURE_BYTES]
+    cdef int matched = 0
+    cdef Py_ssize_t i
+    cdef size_t used = apikee_b62_to_limbs_checked(body, payload_len, limbs, &bad)
+    if bad & 0x80:
+        return F_BAD_CHAR
+    if body[0] == 48 or signature_digits[0] == 48:
+        return F_NON_CANONICAL
+    # 6: signature, against every secret, before the payload is looked at.
+    memset(signature, 0, APIKEE_SIGNATURE_BYTES - sig_size)  # left-pad to 32 bytes
+    memcpy(signature + APIKEE_SIGNATURE_BYTES - sig_size, sig_raw, sig_size)
+    payload_size[0] = apikee_limbs_to_bytes(limbs, used, payload)
+    for i in range(count):  # no early exit: time does not tell which matched
+        apikee_hmac_sha256(states + 16 * i, states + 16 * i + 8, payload, payload_size[0], mac)
+        matched |= apikee_equal32(mac, signature)
+    return -1 if matched else F_BAD_SIGNATURE
+
+
 # ── the verifier ────────────────────────────────────────────────────────────────────────────
 
 
@@ -448,16 +485,14 @@ cdef class Verifier:
         cdef Py_ssize_t body_len, payload_len, signature_len, i
         cdef apikee_limb sig_limbs[12]  # 43 digits: at most 10 limbs of 32 bits, 6 of 64
         cdef unsigned char sig_raw[12 * 8]
-        cdef unsigned char signature[APIKEE_SIGNATURE_BYTES]
-        cdef unsigned char mac[APIKEE_SIGNATURE_BYTES]
         cdef apikee_limb stack_limbs[STACK_LIMBS]
         cdef unsigned char stack_payload[STACK_LIMBS * 8]
         cdef apikee_limb *limbs = stack_limbs
         cdef unsigned char *payload = stack_payload
-        cdef size_t used, sig_used = 0, sig_size, payload_size, needed
+        cdef size_t sig_used = 0, sig_size, payload_size = 0, needed
         cdef unsigned char bad = 0
         cdef bint wide = True
-        cdef int matched = 0
+        cdef int outcome
         cdef double t
         # 3: prefix.
         if n < APIKEE_PREFIX_LEN or memcmp(data, APIKEE_PREFIX, APIKEE_PREFIX_LEN) != 0:
@@ -503,21 +538,22 @@ cdef class Verifier:
                 PyMem_Free(payload)
                 raise MemoryError()
         try:
-            used = apikee_b62_to_limbs_checked(body, payload_len, limbs, &bad)
-            if bad & 0x80:
-                return F_BAD_CHAR
-            if body[0] == 48 or signature_digits[0] == 48:
-                return F_NON_CANONICAL
-            # 6: signature, against every secret, before the payload is looked at.
-            memset(signature, 0, APIKEE_SIGNATURE_BYTES - sig_size)  # left-pad to 32 bytes
-            memcpy(signature + APIKEE_SIGNATURE_BYTES - sig_size, sig_raw, sig_size)
-            payload_size = apikee_limbs_to_bytes(limbs, used, payload)
-            for i in range(self._count):  # no early exit: time does not tell which matched
-                apikee_hmac_sha256(self._states + 16 * i, self._states + 16 * i + 8,
-                                   payload, payload_size, mac)
-                matched |= apikee_equal32(mac, signature)
-            if not matched:
-                return F_BAD_SIGNATURE
+            # 5 (the payload's characters) and 6 (the MAC): pure C on memory this call owns or
+            # holds a reference to (the key is immutable), so a long key is decoded and
+            # authenticated without the GIL and other threads run meanwhile. A short one keeps
+            # it: releasing and taking back the GIL costs about 60 ns uncontended, and far more
+            # under contention, against 0.3 us of work for the typical key.
+            if n >= NOGIL_KEY_LENGTH:
+                with nogil:
+                    outcome = _decode_and_authenticate(
+                        body, payload_len, signature_digits, sig_raw, sig_size, limbs, payload,
+                        self._states, self._count, &payload_size)
+            else:
+                outcome = _decode_and_authenticate(
+                    body, payload_len, signature_digits, sig_raw, sig_size, limbs, payload,
+                    self._states, self._count, &payload_size)
+            if outcome >= 0:
+                return outcome
             # 7-8: parse and type-check the now authenticated payload.
             claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
             if claims is _BAIL:  # anything unusual: exactly what the pure implementation does
