@@ -445,4 +445,6 @@ def test_payload_fast_path_agrees_on_nesting_and_long_integers(depth, digits, si
     # and through both verifiers, when it is a claims object
     if kind == b"{" and depth:
         secrets = [b"s"]
-        _same(secrets, _key(b" " * pad + payload, pure.Verifier(secrets).sign(b" " * pad + payload)))
+        _same(
+            secrets, _key(b" " * pad + payload, pure.Verifier(secrets).sign(b" " * pad + payload))
+        )
