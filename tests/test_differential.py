@@ -448,3 +448,17 @@ def test_payload_fast_path_agrees_on_nesting_and_long_integers(depth, digits, si
         _same(
             secrets, _key(b" " * pad + payload, pure.Verifier(secrets).sign(b" " * pad + payload))
         )
+
+
+@pytest.mark.parametrize("size", [700, 730, 760, 1000, 1480, 2900])
+@pytest.mark.parametrize("forged", [False, True])
+def test_long_keys_without_the_gil_agree(size: int, forged: bool) -> None:
+    # Keys of >= 1024 characters are decoded and authenticated with the GIL released (native).
+    payload = json.dumps({"tid": "t", "meta": {"pad": "x" * size}}, separators=(",", ":")).encode()
+    secrets = [b"a" * 32, b"b" * 32]
+    signature = pure.Verifier([b"forger" * 6] if forged else secrets[1:]).sign(payload)
+    key = _key(payload, signature)
+    for limit in (len(key), 8192):
+        left = _outcome(native.Verifier(secrets, limit), key)
+        assert left == _outcome(pure.Verifier(secrets, limit), key)
+        assert left[0] == ("error" if forged else "ok")

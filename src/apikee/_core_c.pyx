@@ -16,6 +16,7 @@ Public names: ``b62encode``, ``b62decode``, ``constant_time_compare``, ``ApikeeC
 ``Verifier``.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.dict cimport PyDict_GetItem
@@ -325,6 +326,9 @@ cdef class Verifier:
 
     def __init__(self, secrets, max_key_length=APIKEE_DEFAULT_MAX_KEY_LENGTH, leeway=0, *,
                  environment=None, is_revoked=None):
+        if self._states != NULL:
+            # Its secrets may be in use by a verify() running without the GIL (long keys).
+            raise TypeError("a Verifier is initialised once; build a new one instead")
         secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
             secrets, max_key_length, leeway, environment, is_revoked
         )
@@ -338,7 +342,6 @@ cdef class Verifier:
             apikee_hmac_states(<const unsigned char *>PyBytes_AS_STRING(secret_bytes),
                                <size_t>PyBytes_GET_SIZE(secret_bytes),
                                states + 16 * i, states + 16 * i + 8)
-        self._release()
         self._states = states
         self._count = count
         self._max_key_length = max_key_length
@@ -380,9 +383,15 @@ cdef class Verifier:
         """
         if type(ids) is not frozenset or type(tenants) is not dict:
             raise TypeError("set_revocations() takes a frozenset and a dict")
-        self._revoked_ids = ids or None
-        self._revoked_tenants = tenants or None
-        self._fresh_until = None if fresh_until is None else float(fresh_until)
+        ids = ids or None
+        tenants = tenants or None
+        fresh_until = None if fresh_until is None else float(fresh_until)
+        # One snapshot, published whole: verify() reads the three under the same lock (a no-op
+        # where the GIL exists; see "Free-threaded Python" in README).
+        with cython.critical_section(self):
+            self._revoked_ids = ids
+            self._revoked_tenants = tenants
+            self._fresh_until = fresh_until
 
     def sign(self, payload):
         """HMAC-SHA256 of ``payload`` with the first (current) secret: 32 raw bytes."""
@@ -446,10 +455,14 @@ cdef class Verifier:
         (<ApikeeClaims>claims).raw_key = raw_key
         # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order
         # (section 2, step 10).
-        if self._fresh_until is not None and _monotonic() > self._fresh_until:
+        with cython.critical_section(self):  # the snapshot set_revocations() installed, whole
+            fresh_until = self._fresh_until
+            ids = self._revoked_ids
+            tenants = self._revoked_tenants
+        if fresh_until is not None and _monotonic() > fresh_until:
             raise ApikeeError(_code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
-        if self._revoked_ids is not None or self._revoked_tenants is not None:
-            if self._revoked_by_snapshot(<ApikeeClaims>claims):
+        if ids is not None or tenants is not None:
+            if _revoked_by_snapshot(<ApikeeClaims>claims, ids, tenants):
                 raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
         if self._is_revoked is not None and self._is_revoked(claims):
             raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
@@ -463,26 +476,11 @@ cdef class Verifier:
             )
         return claims
 
-    cdef bint _revoked_by_snapshot(self, ApikeeClaims claims) except -1:
-        # The common case in C: a key id looked up in the frozenset, the tenant in the dict.
-        # A key without an id (its fingerprint) or of a revoked tenant (its issue time) goes
-        # to the shared Python check, which is the definition (_revoked.py).
-        ids = self._revoked_ids
-        if ids is not None:
-            if not claims.id:
-                return revoked_by_snapshot(claims, ids, self._revoked_tenants)
-            if PySet_Contains(ids, claims.id):
-                return True
-        tenants = self._revoked_tenants
-        if tenants is not None and PyDict_GetItem(<dict>tenants, claims.tenant) != NULL:
-            return revoked_by_snapshot(claims, None, tenants)
-        return False
-
     cdef object _verify_ascii(self, const unsigned char *data, Py_ssize_t n, object now):
         cdef const unsigned char *body
         cdef const unsigned char *dot
         cdef const unsigned char *signature_digits
-        cdef Py_ssize_t body_len, payload_len, signature_len, i
+        cdef Py_ssize_t body_len, payload_len, signature_len
         cdef apikee_limb sig_limbs[12]  # 43 digits: at most 10 limbs of 32 bits, 6 of 64
         cdef unsigned char sig_raw[12 * 8]
         cdef apikee_limb stack_limbs[STACK_LIMBS]
@@ -580,6 +578,20 @@ cdef class Verifier:
 
     def __repr__(self):
         return f"Verifier(secrets={self._count}, max_key_length={self._max_key_length})"
+
+
+cdef bint _revoked_by_snapshot(ApikeeClaims claims, object ids, object tenants) except -1:
+    # The common case in C: a key id looked up in the frozenset, the tenant in the dict.
+    # A key without an id (its fingerprint) or of a revoked tenant (its issue time) goes
+    # to the shared Python check, which is the definition (_revoked.py).
+    if ids is not None:
+        if not claims.id:
+            return revoked_by_snapshot(claims, ids, tenants)
+        if PySet_Contains(ids, claims.id):
+            return True
+    if tenants is not None and PyDict_GetItem(<dict>tenants, claims.tenant) != NULL:
+        return revoked_by_snapshot(claims, None, tenants)
+    return False
 
 
 cdef _reject_non_ascii(str key):

@@ -188,6 +188,12 @@ class Verifier:
         environment: str | None = None,
         is_revoked: Callable[[Any], bool] | None = None,
     ) -> None:
+        try:
+            self._states  # noqa: B018  (initialised already?)
+        except AttributeError:
+            pass
+        else:  # as the compiled twin, whose secrets a verify() without the GIL may be using
+            raise TypeError("a Verifier is initialised once; build a new one instead")
         secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
             secrets, max_key_length, leeway, environment, is_revoked
         )
