@@ -21,6 +21,10 @@ CYTHON_DIRECTIVES = {
     "embedsignature": True,
     "binding": False,
     "cdivision": True,
+    # Safe without a GIL (free-threaded 3.13t/3.14t): the module's C state is written only at
+    # import; a Verifier's secrets only in __init__ (once); its revocation snapshot and a claims
+    # object's lazily built values under cython.critical_section. README, "Free-threaded Python".
+    "freethreading_compatible": True,
 }
 
 

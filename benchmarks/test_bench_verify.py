@@ -8,7 +8,7 @@ One pytest-benchmark group per operation, so native, pure, apikee 0.1.2, PyJWT (
 
 Every case first checks its behaviour (the typical key verifies with its claims; a rejection
 raises the expected error code), so the quick CI mode still proves the suite measures what its
-names say. "reject-forged-max" is a forged key of the maximum default length (8192
+names say. "reject-forged-max" is a forged key of the maximum default length (2048
 characters): the most work a client can make a verifier do. apikee 0.1.2 is not run on the 1 MB
 string: it has no length limit and its base62 decoder is quadratic (minutes per call).
 """

@@ -62,6 +62,31 @@ def test_round_trip_of_a_large_input(core) -> None:
     assert core.b62decode(core.b62encode(b"\x00" + data)) == b"\x00" + data
 
 
+# Lengths at every boundary of the decoders: the pure twin's digit loop (20), its levels (powers
+# of two) and its split into halves (1024); the C decoder's rows of 10 (5) digits and its two
+# rows per sweep. The reference is the one-digit-at-a-time definition.
+_BOUNDARY_LENGTHS = sorted(
+    {1, 2, 9, 10, 11, 19, 20, 21, 22, 29, 30, 31, 43, 44, 175, 1023, 1024, 1025, 2048, 2049, 3001}
+    | {(1 << k) + d for k in range(2, 12) for d in (-1, 0, 1)}
+)
+
+
+@pytest.mark.parametrize("length", _BOUNDARY_LENGTHS)
+def test_decode_at_every_boundary_length(core, length: int) -> None:
+    import random
+
+    rng = random.Random(length)
+    for text in (
+        "z" * length,
+        "1" + "0" * (length - 1),
+        rng.choice(ALPHABET[1:]) + "".join(rng.choices(ALPHABET, k=length - 1)),
+    ):
+        value = 0
+        for ch in text:
+            value = value * 62 + ALPHABET.index(ch)
+        assert core.b62decode(text) == value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+
 @pytest.mark.parametrize(
     "data, text",
     [

@@ -427,7 +427,7 @@ def test_bad_header_name_is_a_config_error(make_apikee, header_name) -> None:
 
 
 def test_default_max_key_length(apikee) -> None:
-    assert apikee.max_key_length == 8192
+    assert apikee.max_key_length == 2048
 
 
 def test_max_key_length_is_configurable(make_apikee) -> None:
@@ -570,3 +570,11 @@ def test_bad_verification_options_are_config_errors(make_apikee, kwargs) -> None
     # otherwise they surface later: a TypeError out of verify(), or every key WRONG_ENVIRONMENT
     with pytest.raises(ApikeeConfigError):
         make_apikee(secret=SECRET, **kwargs)
+
+
+def test_a_verifier_is_initialised_once(core) -> None:
+    # The compiled verify() reads the secrets without the GIL on long keys: they never change.
+    verifier = core.Verifier([b"k" * 32])
+    with pytest.raises(TypeError, match="initialised once"):
+        verifier.__init__([b"other" * 8])
+    assert verifier.sign(b"x") == core.Verifier([b"k" * 32]).sign(b"x")

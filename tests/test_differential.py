@@ -354,3 +354,111 @@ def test_now_validation_equal(now) -> None:
         except TypeError as exc:
             results.append(("TypeError", str(exc)))
     assert results[0] == results[1]
+
+
+# ── the JSON fast path of _payload.load_json (short payloads skip two hooks) ────────────────
+
+
+def _load_outcome(load, payload: bytes):
+    try:
+        return ("ok", load(payload))
+    except ApikeeError as exc:
+        return ("error", exc.code, exc.message)
+
+
+def _load_every_hook(payload: bytes):
+    """load_json without its fast path: the integer hook and the depth walk always run."""
+    from apikee import _payload
+
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApikeeError("DECODE_ERROR", _payload.MSG_BAD_UTF8) from None
+    try:
+        value = _payload._DECODER.decode(text)
+    except (ValueError, RecursionError):
+        raise ApikeeError("DECODE_ERROR", _payload.MSG_BAD_JSON) from None
+    return _payload._checked(value)
+
+
+def _assert_fast_path_agrees(payload: bytes) -> None:
+    from apikee._payload import load_json
+
+    assert _load_outcome(load_json, payload) == _load_outcome(_load_every_hook, payload)
+
+
+_LIMIT_PAYLOADS = [
+    b"[" * 32 + b"]" * 32,  # depth 32: allowed
+    b"[" * 33 + b"]" * 33,  # depth 33: refused (33 brackets: not the fast path)
+    b"{" + b'"a":' * 0 + b'"x":' + b"[" * 31 + b"]" * 31 + b"}",
+    b'{"a":"' + b"[" * 40 + b'"}',  # brackets inside a string: counted, still correct
+    b'{"n":' + b"9" * 633 + b"}",  # 640 bytes, 633 digits
+    b'{"n":' + b"9" * 634 + b"}",  # 641 bytes: general path
+    b'{"n":' + b"9" * 640 + b"}",  # the longest integer allowed
+    b'{"n":' + b"9" * 641 + b"}",  # one digit too many
+    b'{"n":-' + b"9" * 640 + b"}",
+    b'{"n":-' + b"9" * 641 + b"}",
+    b'{"n":NaN}',
+    b'{"n":Infinity}',
+    b'{"n":-Infinity}',
+    b'{"n":1e400}',
+    b'{"n":-1e400}',
+    b'{"n":1e308}',
+    b'{"n":1.5,"m":-0,"o":0.0}',
+    b'{"a":[{"b":[{"c":[]}]}]}',
+    b"",
+    b"{",
+    b'{"a":1}x',
+    b' {"a":1} ',
+    b'{"a":1} ',
+    b'\n\t{"a":1}',
+    b'{"a":1}{"b":2}',
+    b'{"a":1},',
+    b"[]",
+    b"1",
+    b"-",
+    b'{"a":tru}',
+    b'{"a":"\\ud800"}',
+    b'"\xff"',
+]
+
+
+@pytest.mark.parametrize("payload", _LIMIT_PAYLOADS)
+def test_payload_fast_path_agrees_at_the_limits(payload: bytes) -> None:
+    _assert_fast_path_agrees(payload)
+
+
+@given(
+    depth=st.integers(0, 40),
+    digits=st.integers(1, 700),
+    sign=st.sampled_from([b"", b"-"]),
+    kind=st.sampled_from([b"[", b"{"]),
+    pad=st.integers(0, 80),
+)
+def test_payload_fast_path_agrees_on_nesting_and_long_integers(depth, digits, sign, kind, pad):
+    number = sign + b"1" + b"0" * (digits - 1)
+    if kind == b"[":
+        payload = b"[" * depth + number + b"]" * depth
+    else:
+        payload = b'{"k":' * depth + number + b"}" * depth
+    _assert_fast_path_agrees(b" " * pad + payload)
+    # and through both verifiers, when it is a claims object
+    if kind == b"{" and depth:
+        secrets = [b"s"]
+        _same(
+            secrets, _key(b" " * pad + payload, pure.Verifier(secrets).sign(b" " * pad + payload))
+        )
+
+
+@pytest.mark.parametrize("size", [700, 730, 760, 1000, 1480, 2900])
+@pytest.mark.parametrize("forged", [False, True])
+def test_long_keys_without_the_gil_agree(size: int, forged: bool) -> None:
+    # Keys of >= 1024 characters are decoded and authenticated with the GIL released (native).
+    payload = json.dumps({"tid": "t", "meta": {"pad": "x" * size}}, separators=(",", ":")).encode()
+    secrets = [b"a" * 32, b"b" * 32]
+    signature = pure.Verifier([b"forger" * 6] if forged else secrets[1:]).sign(payload)
+    key = _key(payload, signature)
+    for limit in (len(key), 8192):
+        left = _outcome(native.Verifier(secrets, limit), key)
+        assert left == _outcome(pure.Verifier(secrets, limit), key)
+        assert left[0] == ("error" if forged else "ok")

@@ -39,9 +39,11 @@ cdef class ApikeeClaims:
     cdef object _claims
     cdef object _payload
     # Built on first read, then kept (the object is read-only); verify() never pays for them.
-    # Each is computed, then published only if still unset: no Python code runs between that
-    # check and the store (the GIL is held), so threads racing on a fresh object all get the
-    # object that was published first.
+    # Each is computed, then published only if still unset, and read back, under the object's
+    # critical section: with the GIL nothing else runs between that check and the store (the
+    # section compiles to nothing); on a free-threaded build it is the object's lock, so a
+    # value is never replaced once published (a reader can hold it) and threads racing on a
+    # fresh object all get the object that was published first.
     cdef object _meta_view
     cdef object _expires_view
     cdef object _starts_view
@@ -87,18 +89,24 @@ cdef class ApikeeClaims:
         """Expiry as an aware UTC datetime, or ``None`` for a key that never expires."""
         if self._expires_view is None and self.exp is not None:
             value = to_datetime(self.exp)
-            if self._expires_view is None:
-                self._expires_view = value
-        return self._expires_view
+            with cython.critical_section(self):
+                if self._expires_view is None:
+                    self._expires_view = value
+        with cython.critical_section(self):
+            value = self._expires_view
+        return value
 
     @property
     def not_before(self):
         """Start of validity as an aware UTC datetime, or ``None``."""
         if self._starts_view is None and self.nbf is not None:
             value = to_datetime(self.nbf)
-            if self._starts_view is None:
-                self._starts_view = value
-        return self._starts_view
+            with cython.critical_section(self):
+                if self._starts_view is None:
+                    self._starts_view = value
+        with cython.critical_section(self):
+            value = self._starts_view
+        return value
 
     @property
     def issued_at(self):
@@ -107,25 +115,34 @@ cdef class ApikeeClaims:
         ``None`` (keys of 0.1.x)."""
         if self._issued_view is None:
             value = to_datetime(issued_at(self))
-            if self._issued_view is None:
-                self._issued_view = value
-        return self._issued_view
+            with cython.critical_section(self):
+                if self._issued_view is None:
+                    self._issued_view = value
+        with cython.critical_section(self):
+            value = self._issued_view
+        return value
 
     @property
     def meta(self):
         """The ``meta`` claim as a dict of plain JSON data (decoded on first read, then kept)."""
         if self._meta_view is None:
             value = deep_copy(self._wire().get("meta", {}))
-            if self._meta_view is None:
-                self._meta_view = value
-        return self._meta_view
+            with cython.critical_section(self):
+                if self._meta_view is None:
+                    self._meta_view = value
+        with cython.critical_section(self):
+            value = self._meta_view
+        return value
 
     cdef dict _wire(self):
         if self._claims is None:
             value = _load_general(self._payload)
-            if self._claims is None:
-                self._claims = value
-        return self._claims
+            with cython.critical_section(self):
+                if self._claims is None:
+                    self._claims = value
+        with cython.critical_section(self):
+            value = self._claims
+        return value
 
     def has_scopes(self, *required, any_of=False):
         """Whether the key grants all (or, with ``any_of=True``, any) of the scopes.

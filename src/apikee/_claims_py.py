@@ -34,18 +34,10 @@ _READ_ONLY = "ApikeeClaims is read-only"
 # ── claims ──────────────────────────────────────────────────────────────────────────────────
 
 
-class ApikeeClaims(metaclass=ABCMeta):
-    """The claims of a key, as plain Python data; read-only.
-
-    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp``,
-    ``nbf`` and ``iat`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified``
-    (False for :func:`~apikee.decode_unverified` results and hand-built objects); properties
-    ``expires_at``, ``not_before`` and ``issued_at`` (aware UTC datetimes, built only when read)
-    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object:
-    mutating them affects nothing else. ``to_dict()`` gives every claim of the payload under its
-    wire name, unknown ones included; ``to_json_dict()`` the JSON-ready view under the attribute
-    names.
-    """
+class _ClaimsSlots:
+    """The storage of ApikeeClaims: its slots, on a base of their own so that verify() can fill
+    them through a writable twin class (_ClaimsUnderConstruction) and then give the object its
+    public, read-only class (see _claims_from_dict)."""
 
     __slots__ = (
         "id",
@@ -60,6 +52,22 @@ class ApikeeClaims(metaclass=ABCMeta):
         "_claims",
         "_views",
     )
+
+
+class ApikeeClaims(_ClaimsSlots, metaclass=ABCMeta):
+    """The claims of a key, as plain Python data; read-only.
+
+    Attributes: ``id``, ``tenant``, ``scopes`` (a list of str), ``environment``, ``exp``,
+    ``nbf`` and ``iat`` (the raw unix-seconds numbers or ``None``), ``raw_key``, ``verified``
+    (False for :func:`~apikee.decode_unverified` results and hand-built objects); properties
+    ``expires_at``, ``not_before`` and ``issued_at`` (aware UTC datetimes, built only when read)
+    and ``meta`` (a dict, decoded on first read). Lists and dicts are fresh per claims object:
+    mutating them affects nothing else. ``to_dict()`` gives every claim of the payload under its
+    wire name, unknown ones included; ``to_json_dict()`` the JSON-ready view under the attribute
+    names.
+    """
+
+    __slots__ = ()  # the storage is _ClaimsSlots
 
     id: str
     tenant: str
@@ -216,7 +224,18 @@ class ApikeeClaims(metaclass=ABCMeta):
 ApikeeClaims.__module__ = "apikee"
 
 # Slot setters bypass the read-only __setattr__ (and are faster than going through it).
-_SLOT_SETTERS = tuple(getattr(ApikeeClaims, name).__set__ for name in ApikeeClaims.__slots__)
+_SLOT_SETTERS = tuple(getattr(_ClaimsSlots, name).__set__ for name in _ClaimsSlots.__slots__)
+
+
+class _ClaimsUnderConstruction(_ClaimsSlots):
+    """The same layout without the read-only __setattr__: _claims_from_dict fills a fresh object
+    with plain (specialised, slot) attribute stores, then sets its class to ApikeeClaims, which
+    CPython allows between classes of one layout. Eleven stores and the class change cost about
+    a quarter of eleven slot-setter calls plus ApikeeClaims.__new__ (callgrind: 2.9k instead
+    of 11.5k instructions per claims object). The object is not visible to anyone before its
+    class is ApikeeClaims."""
+
+    __slots__ = ()
 
 
 def _refuse_reinit(obj: ApikeeClaims) -> None:
@@ -260,10 +279,7 @@ def _claim_error(name: str, expected: str) -> ApikeeError:
     return ApikeeError(E.ErrorCode.INVALID_CLAIMS, E.MSG_CLAIM_TYPE.format(name, expected))
 
 
-def _timestamp_claim(claims: dict[str, Any], name: str) -> float | None:
-    value = claims.get(name, _MISSING)
-    if value is _MISSING:
-        return None
+def _checked_timestamp(value: Any, name: str) -> float:
     kind = type(value)
     if kind is int or (kind is float and math.isfinite(value)):
         if 0 <= value <= MAX_TIMESTAMP:
@@ -271,20 +287,19 @@ def _timestamp_claim(claims: dict[str, Any], name: str) -> float | None:
     raise _claim_error(name, TIMESTAMP_RANGE)
 
 
-def _text_claim(claims: dict[str, Any], name: str, default: str) -> str:
-    value = claims.get(name, default)
-    if type(value) is not str:
-        raise _claim_error(name, "a string")
-    return value
-
-
 def _claims_from_dict(claims: Any, raw_key: str, verified: bool = True) -> ApikeeClaims:
     """Validate a decoded payload (docs/SPEC.md section 1 types) and build the claims object."""
     if type(claims) is not dict:
         raise ApikeeError(E.ErrorCode.INVALID_CLAIMS, E.MSG_NOT_OBJECT)
-    key_id = _text_claim(claims, "id", "")
-    tenant = _text_claim(claims, "tid", "")
-    scopes = claims.get("scp", _MISSING)
+    # The checks of _text_claim/_timestamp_claim, inline: this runs on every verification.
+    get = claims.get
+    key_id = get("id", "")
+    if type(key_id) is not str:
+        raise _claim_error("id", "a string")
+    tenant = get("tid", "")
+    if type(tenant) is not str:
+        raise _claim_error("tid", "a string")
+    scopes = get("scp", _MISSING)
     if scopes is _MISSING:
         scopes = []
     elif type(scopes) is list:
@@ -294,13 +309,33 @@ def _claims_from_dict(claims: Any, raw_key: str, verified: bool = True) -> Apike
         scopes = list(scopes)  # the object's own list: to_dict() stays what the key says
     else:
         raise _claim_error("scp", "a list of strings")
-    environment = _text_claim(claims, "env", "production")
-    exp = _timestamp_claim(claims, "exp")
-    nbf = _timestamp_claim(claims, "nbf")
-    iat = _timestamp_claim(claims, "iat")
-    meta = claims.get("meta", _MISSING)
+    environment = get("env", "production")
+    if type(environment) is not str:
+        raise _claim_error("env", "a string")
+    exp = get("exp")
+    if exp is not None or "exp" in claims:  # a present null is a type error
+        exp = _checked_timestamp(exp, "exp")
+    nbf = get("nbf")
+    if nbf is not None or "nbf" in claims:
+        nbf = _checked_timestamp(nbf, "nbf")
+    iat = get("iat")
+    if iat is not None or "iat" in claims:
+        iat = _checked_timestamp(iat, "iat")
+    meta = get("meta", _MISSING)
     if meta is not _MISSING and type(meta) is not dict:
         raise _claim_error("meta", "an object")
-    obj = ApikeeClaims.__new__(ApikeeClaims)
-    _init_claims(obj, key_id, tenant, scopes, environment, exp, nbf, iat, raw_key, claims, verified)
-    return obj
+    obj: Any = _ClaimsUnderConstruction()
+    obj.id = key_id
+    obj.tenant = tenant
+    obj.scopes = scopes
+    obj.environment = environment
+    obj.exp = exp
+    obj.nbf = nbf
+    obj.iat = iat
+    obj.raw_key = raw_key
+    obj.verified = verified
+    obj._claims = claims
+    obj._views = None
+    obj.__class__ = ApikeeClaims
+    built: ApikeeClaims = obj
+    return built

@@ -41,7 +41,8 @@ _BLOCK = 64  # SHA-256 block size, for the HMAC pads
 # ── base62 codec ────────────────────────────────────────────────────────────────────────────
 
 
-_SPLIT_DIGITS = 256  # below this the digit loop is fastest
+_LOOP_DIGITS = 20  # below this the digit loop is fastest
+_SPLIT_DIGITS = 1024  # above this the halves are decoded apart (see _digits_to_int)
 
 
 @functools.lru_cache(maxsize=64)
@@ -50,21 +51,44 @@ def _power_of_62(exponent: int) -> int:
     return power
 
 
+@functools.lru_cache(maxsize=16)
+def _level_plan(levels: int) -> tuple[tuple[int, int, int], ...]:
+    """For up to ``2**levels`` digits, one byte each: per level, the field width in bits, the
+    mask of the even fields and the power of 62 that joins a pair of fields."""
+    plan = []
+    group = 1  # digits per field
+    while group < 1 << levels:
+        pairs = (1 << levels) // (2 * group)
+        mask = int.from_bytes((b"\xff" * group + b"\x00" * group) * pairs, "little")
+        plan.append((8 * group, mask, _power_of_62(group)))
+        group *= 2
+    return tuple(plan)
+
+
 def _digits_to_int(digits: bytes) -> int:
     """Integer from base62 digit values (each 0..61), most significant first.
 
-    Short inputs (every real key field) use the plain loop. Long ones split in halves so the
-    big multiplications use CPython's Karatsuba instead of one quadratic digit-by-digit pass:
-    a forged key at the default length limit costs ~10x less to reject.
+    No Python loop per digit: the digit values, one per byte, are read as one integer
+    (``int.from_bytes``), and adjacent fields are joined level by level, all pairs of a level at
+    once: ``(x >> w & mask) * 62**g + (x & mask)`` turns fields of g digits (w = 8g bits) into
+    fields of 2g digits, which still fit (62**(2g) < 2**(2w)). log2(n) big-integer steps instead
+    of n: the typical 175-digit payload 13.4 -> 2.6 us. Fields longer than ``_SPLIT_DIGITS``
+    are split in halves first, so the big joins use CPython's Karatsuba multiplication.
     """
-    if len(digits) <= _SPLIT_DIGITS:
-        n = 0
+    n = len(digits)
+    if n <= _LOOP_DIGITS:
+        value = 0
         for d in digits:
-            n = n * 62 + d
-        return n
-    low_length = len(digits) // 2
-    high = _digits_to_int(digits[:-low_length])
-    return high * _power_of_62(low_length) + _digits_to_int(digits[-low_length:])
+            value = value * 62 + d
+        return value
+    if n > _SPLIT_DIGITS:
+        low_length = n // 2
+        high = _digits_to_int(digits[:-low_length])
+        return high * _power_of_62(low_length) + _digits_to_int(digits[-low_length:])
+    x = int.from_bytes(digits, "big")
+    for width, mask, power in _level_plan((n - 1).bit_length()):
+        x = (x >> width & mask) * power + (x & mask)
+    return x
 
 
 def b62encode(data: bytes) -> str:
@@ -156,6 +180,8 @@ class Verifier:
         "_fingerprints",
     )
 
+    _states: list[tuple[Any, Any]]
+
     def __init__(
         self,
         secrets: Sequence[bytes],
@@ -165,6 +191,12 @@ class Verifier:
         environment: str | None = None,
         is_revoked: Callable[[Any], bool] | None = None,
     ) -> None:
+        try:
+            self._states  # noqa: B018  (initialised already?)
+        except AttributeError:
+            pass
+        else:  # as the compiled twin, whose secrets a verify() without the GIL may be using
+            raise TypeError("a Verifier is initialised once; build a new one instead")
         secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
             secrets, max_key_length, leeway, environment, is_revoked
         )
@@ -239,7 +271,9 @@ class Verifier:
         code = E.ErrorCode
         # 1-2: type, emptiness, length (before anything costs more than O(1)).
         # issubclass(type(...)) rather than isinstance: never runs a hostile __class__ property.
-        if issubclass(type(key), str):
+        if type(key) is str:
+            pass
+        elif issubclass(type(key), str):
             key = str.__str__(key)  # an exact str, whatever a subclass overrides
         elif issubclass(type(key), bytes):
             key = bytes.decode(key, "latin-1")  # one char per byte: same lengths, same checks
@@ -262,10 +296,12 @@ class Verifier:
         # 5: alphabet, then canonical form.
         if not body.isascii():
             raise ApikeeError(code.DECODE_ERROR, E.MSG_BAD_CHAR)
-        payload_digits = payload_text.encode("ascii").translate(_DIGIT_OF)
-        signature_digits = signature_text.encode("ascii").translate(_DIGIT_OF)
-        if b"\xff" in payload_digits or b"\xff" in signature_digits:
+        # One translation of both fields: the dot between them is the one 0xFF allowed.
+        digits = body.encode("ascii").translate(_DIGIT_OF)
+        if digits.count(255) != 1:
             raise ApikeeError(code.DECODE_ERROR, E.MSG_BAD_CHAR)
+        payload_digits = digits[: len(payload_text)]
+        signature_digits = digits[len(payload_text) + 1 :]
         if payload_digits[0] == 0 or signature_digits[0] == 0:
             raise ApikeeError(code.DECODE_ERROR, E.MSG_NON_CANONICAL)
         # 6: signature, against every secret, before the payload is looked at.

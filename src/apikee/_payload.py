@@ -19,6 +19,7 @@ All of these are ``DECODE_ERROR``, as is invalid UTF-8 or JSON.
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
 from typing import Any
 
@@ -58,6 +59,13 @@ def _parse_float(text: str) -> float:
 _DECODER = json.JSONDecoder(
     parse_int=_parse_int, parse_float=_parse_float, parse_constant=_reject_constant
 )
+# The same decoder without the integer hook, for payloads that cannot break a limit it checks
+# (see load_json). parse_float and parse_constant stay: they run only on floats and on
+# NaN/Infinity, which are rare, and they decide what is refused.
+_SHORT_DECODER = json.JSONDecoder(parse_float=_parse_float, parse_constant=_reject_constant)
+# Its scanner, called directly on the common payload (no surrounding whitespace): what
+# JSONDecoder.decode() does around it (two regex matches, raw_decode) costs as much as the scan.
+_SHORT_SCAN = json.scanner.make_scanner(_SHORT_DECODER)  # type: ignore[arg-type]  # typeshed
 _SCALARS = (str, int, bool, type(None))
 
 
@@ -108,6 +116,23 @@ def load_json(payload: bytes) -> Any:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_UTF8) from None
+    # The fast path, for a payload too short to break the integer limit (no literal can have
+    # more than MAX_INT_DIGITS digits) with too few brackets to break the depth limit (nesting
+    # needs one "[" or "{" per level; brackets inside strings only make the count larger): the
+    # integer hook (one Python call per integer) and the depth walk cannot change the result,
+    # so both are skipped. NaN/Infinity and 1e400 are refused by the hooks that stay.
+    if len(payload) <= MAX_INT_DIGITS and payload.count(b"{") + payload.count(b"[") <= MAX_DEPTH:
+        try:
+            value, end = _SHORT_SCAN(text, 0)
+            if end == len(text):
+                return value
+        except (ValueError, StopIteration):
+            pass
+        # Whitespace around the value, trailing data or an error: decode() says which.
+        try:
+            return _SHORT_DECODER.decode(text)
+        except ValueError:  # JSONDecodeError, NaN/Infinity, 1e400
+            raise ApikeeError(ErrorCode.DECODE_ERROR, MSG_BAD_JSON) from None
     try:
         value = _DECODER.decode(text)
     except (ValueError, RecursionError):  # JSONDecodeError, our limits, too deep for the stack

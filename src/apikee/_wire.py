@@ -28,7 +28,7 @@ MAX_TIMESTAMP = 253402300799
 #: How ``exp``/``nbf`` are described in error messages.
 TIMESTAMP_RANGE = f"a number of unix seconds from 0 to {MAX_TIMESTAMP}"
 #: Keys longer than this many characters are refused before any decoding (the default).
-DEFAULT_MAX_KEY_LENGTH = 8192
+DEFAULT_MAX_KEY_LENGTH = 2048
 #: An HMAC-SHA256 is 32 bytes; 62**43 > 2**256 > 62**42, so its base62 has at most 43 digits.
 SIGNATURE_BYTES = 32
 MAX_SIGNATURE_DIGITS = 43
