@@ -111,6 +111,7 @@ class ApikeeMiddleware(KeyGuard):
         self._entry = self.apikee.policy
         self._check = self.apikee._limiter.check
         self._trusted = self.apikee._trusted is not None
+        self._usage = self.apikee.usage
         self._responses: dict[tuple[str, str], Prebuilt] = {}
         missing = missing_key_error(self.header_name, bearer=self.bearer)
         self._missing = self._response(missing)
@@ -149,6 +150,7 @@ class ApikeeMiddleware(KeyGuard):
             key = bearer_token(authorization)
         if key is None:
             return await self._reject(self._missing, scope, receive, send)
+        claims = None
         try:
             claims = self._verify(key)
             if self.scopes:
@@ -159,6 +161,8 @@ class ApikeeMiddleware(KeyGuard):
                 if extra is not None:
                     send = _adding_headers(send, extra)
         except ApikeeError as error:
+            if claims is not None and self._usage is not None:
+                self._usage.refused(error.code, claims)  # counted VALID, then refused
             return await self._reject(self._response(error), scope, receive, send)
         state = scope.get("state")
         if state is None:

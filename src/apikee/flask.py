@@ -94,7 +94,13 @@ class _State:
         environ = request.environ
         key = environ_key(environ, self.environ_key, self.header_name, self.bearer)
         claims = self.apikee.verify(key)
-        extra = environ_admit(self.apikee, claims, environ, self.costs)
+        try:
+            extra = environ_admit(self.apikee, claims, environ, self.costs)
+        except ApikeeError as error:
+            usage = self.apikee.usage
+            if usage is not None:
+                usage.refused(error.code, claims)  # counted VALID, then refused
+            raise
         if extra:
             g.apikee_rate_headers = extra
         g.apikee = claims

@@ -53,6 +53,7 @@ class ApikeeWSGIMiddleware(KeyGuard):
         if self.rules.is_open(environ.get("PATH_INFO") or "/"):
             body = self.app(environ, start_response)
             return body
+        claims = None
         try:
             key = environ_key(environ, self._environ_key, self.header_name, self.bearer)
             claims = self.apikee.verify(key)
@@ -60,6 +61,9 @@ class ApikeeWSGIMiddleware(KeyGuard):
                 self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
             extra = environ_admit(self.apikee, claims, environ, self.costs)
         except ApikeeError as error:
+            usage = self.apikee.usage
+            if claims is not None and usage is not None:
+                usage.refused(error.code, claims)  # counted VALID, then refused
             return self._reject(error, start_response)
         environ[ENVIRON_KEY] = claims
         if extra:
