@@ -165,6 +165,12 @@ class Usage:
 
             self._log(code, claims.tenant, hash_key(claims.raw_key)[:12])
 
+    def missing(self) -> None:
+        """A request without a key (the integrations count it: verify never saw it)."""
+        self._gate.count(ErrorCode.MISSING_KEY, None, False)
+        if self._may_log():
+            self._log(ErrorCode.MISSING_KEY, None, None)
+
     def _may_log(self) -> bool:
         """Whether one more rejection line may be written now (``log_rate`` per second)."""
         level = self.log_level
