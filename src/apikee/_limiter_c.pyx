@@ -9,7 +9,6 @@ them). Thread safety: a bucket's read-modify-write runs no Python code and alloc
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 from cpython.dict cimport PyDict_GetItem
-from cpython.object cimport PyObject
 
 import time as _time
 
