@@ -176,3 +176,56 @@ def test_store_outage_keeps_rows(make_apikee, redis_server):  # noqa: F811
     assert apikee.usage.flush() == 1
     assert apikee.key_usage(key).uses == 1
     apikee.close()
+
+
+def test_forked_worker_flushes_its_own(make_apikee, sqlite_url):  # noqa: F811
+    import os
+
+    apikee = make_apikee(secret=SECRET, store=sqlite_url, usage=Usage(flush_interval=0.05))
+    parent_key, child_key = apikee.create("parent"), apikee.create("child")
+    apikee.verify(parent_key)  # not flushed yet when the worker forks
+    pid = os.fork()
+    if pid == 0:  # the worker: its own flush thread writes its own key, not the parent's rows
+        try:
+            apikee.verify(child_key)
+            ok = wait_for(
+                lambda: (
+                    apikee.key_usage(child_key) is not None
+                    and apikee.usage.snapshot()["pending_keys"] == 0
+                ),
+                timeout=10,
+            )
+            if not ok:
+                print(apikee.usage.snapshot(), flush=True)
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for(lambda: apikee.key_usage(parent_key) is not None)
+    assert apikee.key_usage(child_key).uses == 1
+    assert apikee.key_usage(parent_key).uses == 1  # written once, by the parent
+    apikee.close()
+
+
+def test_flask_counts_missing_and_limited(make_apikee):
+    from flask import Flask
+
+    from apikee.flask import init_apikee
+
+    apikee = make_apikee(secret=SECRET, usage=True)
+    app = Flask(__name__)
+    init_apikee(app, apikee=apikee)
+
+    @app.get("/data")
+    def data():
+        return {"ok": True}
+
+    key = apikee.create("acme", rate_limit="1/m")
+    client = app.test_client()
+    statuses = [client.get("/data").status_code]
+    statuses += [client.get("/data", headers={"x-api-key": key}).status_code for _ in range(3)]
+    assert statuses == [401, 200, 429, 429]
+    codes = apikee.usage.snapshot()["codes"]
+    assert codes["MISSING_KEY"] == 1 and codes["VALID"] == 1 and codes["RATE_LIMITED"] == 2
+    apikee.close()

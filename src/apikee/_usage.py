@@ -21,7 +21,9 @@ tenant if the signature verified, fingerprint prefix; never the key or a secret)
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 import weakref
@@ -53,6 +55,17 @@ _AUTHENTIC = frozenset(
         ErrorCode.RATE_LIMITED,
     }
 )
+
+
+_LIVE: weakref.WeakSet[Usage] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for usage in list(_LIVE):
+        usage.after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Usage:
@@ -116,7 +129,21 @@ class Usage:
         owner = weakref.ref(apikee)
         self._owner = owner
         gate.enable_usage(self.codes, self.tenants, self.max_tenants, self._rejected)
+        _LIVE.add(self)
         self._start()
+
+    def after_fork(self) -> None:
+        """In a forked child (a pre-fork server's worker): a new flush thread, and none of
+        the parent's unflushed rows (the parent writes those: no double count)."""
+        self._flush_lock = threading.Lock()
+        self._pending.clear()
+        if self._gate is not None:
+            with contextlib.suppress(AttributeError):  # the pure gate's lock (native: none)
+                self._gate._lock = threading.Lock()
+            self._gate.take_seen()
+        if self._thread is not None and not self._stop.is_set():
+            self._stop = threading.Event()
+            self._start()
 
     def _start(self) -> None:
         thread = threading.Thread(target=self._run, name="apikee-usage", daemon=True)
