@@ -229,3 +229,49 @@ def test_flask_counts_missing_and_limited(make_apikee):
     codes = apikee.usage.snapshot()["codes"]
     assert codes["MISSING_KEY"] == 1 and codes["VALID"] == 1 and codes["RATE_LIMITED"] == 2
     apikee.close()
+
+
+def test_the_twins_count_alike():
+    from apikee import Apikee
+
+    def run(impl):
+        apikee = Apikee(secret=SECRET, implementation=impl, usage=Usage(per_tenant=True))
+        forger = Apikee(secret=OTHER_SECRET, implementation=impl)
+        keys = [
+            apikee.create(f"t{i % 7}", expires_in=PAST if i % 5 == 0 else None) for i in range(60)
+        ]
+        keys += [forger.create("x") for _ in range(5)] + ["apikee_", "junk", ""]
+        for i, key in enumerate(keys * 3):
+            attempt(apikee, key, now=1.7e9 + i)
+        snap = apikee.usage.snapshot()
+        seen = apikee._gate.take_seen()
+        apikee.close()
+        return snap["codes"], snap["tenants"], sorted(v[1:] for v in seen.values())
+
+    assert run("native") == run("pure")
+
+
+def test_counts_exact_across_threads(make_apikee):
+    import threading
+
+    apikee = make_apikee(secret=SECRET, usage=Usage(per_tenant=True, flush_interval=0.01))
+    keys = [apikee.create(f"t{i}") for i in range(8)]
+    bad = keys[0][:-2] + ("AA" if not keys[0].endswith("AA") else "BB")
+
+    def work(n):
+        for i in range(2000):
+            apikee.verify(keys[(n + i) % 8])
+            attempt(apikee, bad)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    apikee.usage.flush()
+    snap = apikee.usage.snapshot()
+    assert snap["codes"]["VALID"] == 8000
+    assert sum(c for code, c in snap["codes"].items() if code != "VALID") == 8000
+    assert sum(t["VALID"] for t in snap["tenants"].values()) == 8000
+    assert sum(apikee.key_usage(k).uses for k in keys) == 8000
+    apikee.close()
