@@ -19,6 +19,7 @@ CHECKED_SECTIONS = (
     "Quickstart",
     "Revoking keys",
     "Rate limits and IP allow lists",
+    "Usage and metrics",
     "FastAPI",
     "Starlette (or any ASGI app)",
     "Flask",

@@ -132,3 +132,19 @@ def test_rate_limits_example_runs(written) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("10 1 9 ")
     assert lines[1:] == ["RATE_LIMITED 429 12", "IP_NOT_ALLOWED 403", "203.0.113.9"]
+
+
+def test_usage_and_metrics_example_runs(written) -> None:
+    done = subprocess.run(
+        [sys.executable, str(written["readme_usage_and_metrics"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:3] == ["INSUFFICIENT_SCOPE", "1", "{'VALID': 1, 'INSUFFICIENT_SCOPE': 1}"]
+    assert lines[3].startswith("20") and lines[3].endswith("+00:00")  # a UTC datetime
+    assert "tenant='acme-corp', uses=1" in lines[4]
+    assert 'apikee_verifications_total{code="VALID"} 1.0' in lines
+    assert 'apikee_verifications_total{code="INSUFFICIENT_SCOPE"} 1.0' in lines

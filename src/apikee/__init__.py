@@ -18,6 +18,7 @@ from ._errors import ApikeeError, ErrorCode, RateLimitExceeded
 from ._keyutil import decode_unverified, generate_secret, hash_key
 from ._policy import RateLimit
 from ._store import Revocation, StoreUnavailable
+from ._usage import Usage
 from ._version import __version__
 
 # A library logs, it does not configure logging: without a handler of the application's own,
@@ -37,6 +38,7 @@ __all__ = [
     "RateLimitExceeded",
     "Revocation",
     "StoreUnavailable",
+    "Usage",
     "Verifier",
     "WeakSecretWarning",
     "__version__",

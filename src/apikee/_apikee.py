@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ._policy import Entry
     from ._revocation import StoreBinding
     from ._store import Revocation, Store
+    from ._store._usage import KeyUsage
+    from ._usage import Usage
     from .asgi import ApikeeMiddleware
 from ._duration import expiry_timestamp, instant_timestamp
 from ._errors import (
@@ -163,6 +165,7 @@ class Apikee:
         tenant_limits: dict[str, Any] | None = None,
         trusted_proxies: Iterable[str] | None = None,
         limit_retry_interval: float = 1.0,
+        usage: bool | Usage | None = None,
     ) -> None:
         raw_secrets = _resolve_secrets(secret, secrets)
         weak = sum(1 for s in raw_secrets if len(s) < MIN_SECRET_BYTES)
@@ -215,11 +218,25 @@ class Apikee:
             server_timeout,
             limit_retry_interval,
         )
+        self._usage: Usage | None = None
+        self._gate_verify = self._gate.verify
+        if usage:
+            from ._usage import Usage
+
+            if usage is True:
+                usage = Usage()
+            if not isinstance(usage, Usage):
+                raise ApikeeConfigError("usage must be True, a Usage object, or None")
+            usage.bind(
+                self, self._gate, None if self._store is None else self._store.snapshot.store
+            )
+            self._usage = usage
+            self._gate_verify = self._gate.verify_counted
         if type(self).verify is Apikee.verify:
             # verify() is the gate's own method (the verifier's verify, then the policy look-up
             # of docs/SPEC.md section 8): binding it on the instance saves a Python frame on
             # every request. A subclass that overrides verify() keeps its override.
-            self.verify = self._gate.verify  # type: ignore[method-assign]
+            self.verify = self._gate_verify  # type: ignore[method-assign]
         if type(self).check_rate_limit is Apikee.check_rate_limit:
             self.check_rate_limit = self._gate.limit  # type: ignore[method-assign]
         self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
@@ -371,9 +388,42 @@ class Apikee:
         return None if self._store is None else self._store.status()
 
     def close(self) -> None:
-        """Stop the store's background refresher (tests, short-lived scripts)."""
+        """Stop the store's background refresher and the usage flush, after a last flush
+        (tests, short-lived scripts)."""
+        if self._usage is not None:
+            self._usage.close()
         if self._store is not None:
             self._store.close()
+
+    # ── usage (Apikee(usage=True)) ──────────────────────────────────────────────────────────
+
+    @property
+    def usage(self) -> Usage | None:
+        """The usage counters (``usage.snapshot()``, ``usage.flush()``), or None when off."""
+        return self._usage
+
+    def _usage_on(self) -> Usage:
+        if self._usage is None:
+            raise ApikeeConfigError("usage is off: pass usage=True to Apikee()")
+        return self._usage
+
+    def key_usage(self, key_or_id: str | bytes) -> KeyUsage | None:
+        """What is known of a key (a full key or its id): ``tenant``, ``uses`` and
+        ``last_used`` (unix seconds), from the store (and this process's newer figures);
+        None if it never verified. ``StoreUnavailable`` when the store cannot be read."""
+        from ._usage import key_id_of
+
+        return self._usage_on().usage_of(key_id_of(key_or_id))
+
+    def last_used(self, key_or_id: str | bytes) -> datetime | None:
+        """When the key (a full key or its id) last verified successfully (UTC), as far as
+        the store knows after the last flush; None if never."""
+        found = self.key_usage(key_or_id)
+        if found is None:
+            return None
+        from datetime import timezone
+
+        return datetime.fromtimestamp(found.last_used, tz=timezone.utc)
 
     # ── issuing ─────────────────────────────────────────────────────────────────────────────
 
@@ -501,7 +551,7 @@ class Apikee:
         ``scopes`` are required scopes (all of them, or any with ``any_of=True``): missing ones
         give ``INSUFFICIENT_SCOPE``.
         """
-        return self._gate.verify(key, now, scopes=scopes, any_of=any_of)  # type: ignore[no-any-return]
+        return self._gate_verify(key, now, scopes=scopes, any_of=any_of)  # type: ignore[no-any-return]
 
     # ── limits and allow lists (docs/SPEC.md section 8) ─────────────────────────────────────
 
@@ -551,11 +601,15 @@ class Apikee:
         if entry is None:
             return None
         if entry.ips is not None and not entry.ips.allows(client_ip):
+            if self._usage is not None:
+                self._usage.refused(ErrorCode.IP_NOT_ALLOWED, claims)
             raise ApikeeError(ErrorCode.IP_NOT_ALLOWED, MSG_IP_NOT_ALLOWED)
         if entry.plan is None:
             return None
         decision = self._limiter.check(entry.bucket, entry.plan, cost, now)
         if not decision.allowed:
+            if self._usage is not None:
+                self._usage.refused(ErrorCode.RATE_LIMITED, claims)
             raise RateLimitExceeded(decision)
         return decision  # type: ignore[no-any-return]
 

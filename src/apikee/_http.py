@@ -245,6 +245,32 @@ def verifier_and_header(
     return apikee, checked_header_name(header_name or apikee.header_name)
 
 
+def checked_metrics(apikee: Apikee, path: Any, registry: Any) -> tuple[str | None, Any]:
+    """``metrics_path`` (the one path answered with the Prometheus text, with no key; None:
+    no such path, the default) and the registry it serves (default: only this Apikee's usage
+    collector, see ``apikee.metrics``)."""
+    if path is None:
+        if registry is not None:
+            raise ApikeeConfigError("metrics_registry needs metrics_path='/metrics'")
+        return None, None
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ApikeeConfigError(f"metrics_path must be a path starting with '/': {path!r}")
+    if registry is None:
+        if apikee.usage is None:
+            raise ApikeeConfigError(
+                "metrics_path needs Apikee(usage=True) (or give metrics_registry=)"
+            )
+        try:
+            from .metrics import default_registry
+
+            registry = default_registry(apikee)
+        except ImportError:
+            raise ApikeeConfigError(
+                "metrics_path needs prometheus_client: pip install 'apikee[prometheus]'"
+            ) from None
+    return path, registry
+
+
 class KeyGuard:
     """The options of the ASGI and WSGI middlewares, checked once, at startup (``apikee``
     defaults to :func:`~apikee.get_apikee`); a subclass binds its own constants in ``_bind``."""
@@ -261,8 +287,15 @@ class KeyGuard:
         scopes: Iterable[str] | None = (),
         any_of: bool = False,
         costs: dict[str, int] | None = None,
+        metrics_path: str | None = None,
+        metrics_registry: Any = None,
     ) -> None:
         apikee = checked_apikee(get_apikee() if apikee is None else apikee)
+        self.metrics_path, self.metrics_registry = checked_metrics(
+            apikee, metrics_path, metrics_registry
+        )
+        if self.metrics_path is not None:
+            exclude_paths = [*path_list(exclude_paths, "exclude_paths"), self.metrics_path]
         self.costs = checked_costs(costs)
         self.app = app
         self.apikee = apikee

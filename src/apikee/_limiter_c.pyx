@@ -8,8 +8,11 @@ them). Thread safety: a bucket's read-modify-write runs no Python code and alloc
 
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
+from cpython.dict cimport PyDict_GetItem
 
 import time as _time
+
+from ._errors import ApikeeError as _ApikeeError
 
 cdef extern from "_clock.h":
     int apikee_wall_clock(double *out) nogil
@@ -317,6 +320,19 @@ cdef class LocalLimiter:
         return f"LocalLimiter(buckets={len(self._cells)}, max_keys={self.max_keys})"
 
 
+cdef class SeenKey:
+    """One key id verified since the last flush: its claims, how many times, the last time."""
+
+    cdef readonly object claims
+    cdef readonly long long uses
+    cdef readonly double last
+
+    def __init__(self, claims, double last):
+        self.claims = claims
+        self.uses = 1
+        self.last = last
+
+
 cdef class Gate:
     """``verify`` and the key's policy: ``Gate(verify, entries, resolve, limiter)``.
 
@@ -331,6 +347,12 @@ cdef class Gate:
     cdef object _resolve
     cdef object _limiter
     cdef LocalLimiter _local
+    cdef dict _codes
+    cdef dict _tenants
+    cdef dict _seen
+    cdef Py_ssize_t _cap
+    cdef object _rejected
+    cdef long long _valid
 
     def __init__(self, verify, entries, resolve, limiter):
         if type(entries) is not dict:
@@ -349,6 +371,98 @@ cdef class Gate:
             claims = self._verify(key, now, scopes=scopes, any_of=any_of)
         if self._entries.get(claims.raw_key, _MISS) is _MISS:
             self._resolve(claims)
+        return claims
+
+    # ── usage counting (apikee._usage; only when Apikee(usage=...) is on) ──────────────────
+
+    def enable_usage(self, codes, tenants, cap, rejected):
+        """Count every :meth:`verify_counted` in ``codes`` (code -> int) and, unless ``tenants``
+        is None, per tenant (tenant -> {code: int}: at most ``cap`` tenants, the rest in the
+        ``None`` bucket); ``rejected(error, key)`` is called for each failure, which it counts."""
+        if type(codes) is not dict or (tenants is not None and type(tenants) is not dict):
+            raise TypeError("codes and tenants must be dicts")
+        self._codes = codes
+        self._tenants = tenants
+        self._cap = cap
+        self._rejected = rejected
+        self._seen = {}
+
+    def take_seen(self):
+        """The keys verified since the last call: ``{key id: (tenant, count, last unix
+        time)}`` (a new dict starts; the swap is atomic under the GIL)."""
+        seen = self._seen
+        self._seen = {}
+        cdef SeenKey item
+        cdef dict merged = {}
+        for item in seen.values():
+            kid = item.claims.id
+            if not kid:
+                continue
+            before = merged.get(kid)
+            if before is None:
+                merged[kid] = (item.claims.tenant, item.uses, item.last)
+            else:
+                merged[kid] = (before[0], before[1] + item.uses, max(before[2], item.last))
+        return merged
+
+    @property
+    def valid(self):
+        """How many verifications were counted VALID (minus those refused afterwards)."""
+        return self._valid
+
+    cdef inline void _tenant_add(self, object tenant, str code, long n):
+        cdef dict tenants = self._tenants
+        found = tenants.get(tenant)
+        if found is None:
+            if len(tenants) >= self._cap:
+                tenant = None
+                found = tenants.get(None)
+            if found is None:
+                found = {}
+                tenants[tenant] = found
+        (<dict>found)[code] = (<dict>found).get(code, 0) + n
+
+    def count(self, str code, tenant=None, bint demote=False):
+        """Count one outcome ``code`` (and for ``tenant``, unless None); ``demote``: the request
+        was counted VALID by verify and then refused (rate limit, allow list): move it."""
+        cdef dict codes = self._codes
+        codes[code] = codes.get(code, 0) + 1
+        if demote:
+            self._valid -= 1
+        if self._tenants is not None and tenant is not None:
+            self._tenant_add(tenant, code, 1)
+            if demote:
+                self._tenant_add(tenant, "VALID", -1)
+
+    def verify_counted(self, key, now=None, *, scopes=None, any_of=False):
+        """:meth:`verify`, counted: no lock, no Python frame (the GIL is held throughout)."""
+        cdef double t
+        try:
+            if scopes is None and not any_of:
+                claims = self._verify(key, now)
+            else:
+                claims = self._verify(key, now, scopes=scopes, any_of=any_of)
+            if self._entries.get(claims.raw_key, _MISS) is _MISS:
+                self._resolve(claims)
+        except _ApikeeError as error:
+            self._rejected(error, key)
+            raise
+        self._valid += 1
+        if self._tenants is not None:
+            self._tenant_add(claims.tenant, "VALID", 1)
+        # Keyed by the key string, whose hash the policy look-up above just cached (the id
+        # is a new string per verification: hashing it would cost more than the rest).
+        raw = claims.raw_key
+        if now is not None:
+            t = now
+        elif apikee_wall_clock(&t) != 0:
+            t = _time.time()
+        found = PyDict_GetItem(self._seen, raw)
+        if found is NULL:
+            self._seen[raw] = SeenKey(claims, t)
+        else:
+            (<SeenKey>found).uses += 1
+            (<SeenKey>found).last = t
         return claims
 
     def entry(self, claims):

@@ -21,6 +21,8 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
+from ._errors import ApikeeError
+
 __all__ = ["Decision", "EPSILON", "Gate", "LocalLimiter", "MAX_LIMITS", "Plan", "decide"]
 
 _MISS = object()
@@ -266,7 +268,19 @@ class Gate:
     shared one). ``Apikee.verify`` and ``Apikee.check_rate_limit`` are this gate's methods.
     """
 
-    __slots__ = ("_verify", "_entries", "_resolve", "_limiter")
+    __slots__ = (
+        "_verify",
+        "_entries",
+        "_resolve",
+        "_limiter",
+        "_codes",
+        "_tenants",
+        "_seen",
+        "_cap",
+        "_rejected",
+        "_lock",
+        "_valid",
+    )
 
     def __init__(
         self,
@@ -292,6 +306,105 @@ class Gate:
             claims = self._verify(key, now, scopes=scopes, any_of=any_of)
         if self._entries.get(claims.raw_key, _MISS) is _MISS:
             self._resolve(claims)
+        return claims
+
+    # ── usage counting (apikee._usage; only when Apikee(usage=...) is on) ──────────────────
+
+    def enable_usage(
+        self,
+        codes: dict[str, int],
+        tenants: dict[str | None, dict[str, int]] | None,
+        cap: int,
+        rejected: Callable[[Any, Any], None],
+    ) -> None:
+        """Count every :meth:`verify_counted` in ``codes`` (code -> int) and, unless ``tenants``
+        is None, per tenant (tenant -> {code: int}: at most ``cap`` tenants, the rest in the
+        ``None`` bucket); ``rejected(error, key)`` is called for each failure, which it counts."""
+        if type(codes) is not dict or (tenants is not None and type(tenants) is not dict):
+            raise TypeError("codes and tenants must be dicts")
+        self._codes = codes
+        self._tenants = tenants
+        self._cap = cap
+        self._rejected = rejected
+        self._seen: dict[Any, list[Any]] = {}
+        self._valid = 0
+        # Pure Python: an increment is several bytecodes, so a lock keeps counts exact across
+        # threads (a few tens of ns, next to microseconds of pure verification).
+        self._lock = threading.Lock()
+
+    def take_seen(self) -> dict[str, tuple[Any, int, float]]:
+        """The keys verified since the last call: ``{key id: (tenant, count, last unix
+        time)}`` (a new dict starts)."""
+        with self._lock:
+            seen, self._seen = self._seen, {}
+        merged: dict[str, tuple[Any, int, float]] = {}
+        for claims, uses, last in seen.values():
+            kid = claims.id
+            if not kid:
+                continue
+            before = merged.get(kid)
+            if before is None:
+                merged[kid] = (claims.tenant, uses, last)
+            else:
+                merged[kid] = (before[0], before[1] + uses, max(before[2], last))
+        return merged
+
+    @property
+    def valid(self) -> int:
+        """How many verifications were counted VALID (minus those refused afterwards)."""
+        return self._valid
+
+    def _tenant_add(self, tenant: str | None, code: str, n: int) -> None:
+        tenants = self._tenants
+        assert tenants is not None
+        found = tenants.get(tenant)
+        if found is None:
+            if len(tenants) >= self._cap:
+                tenant = None
+                found = tenants.get(None)
+            if found is None:
+                found = tenants[tenant] = {}
+        found[code] = found.get(code, 0) + n
+
+    def count(self, code: str, tenant: str | None = None, demote: bool = False) -> None:
+        """Count one outcome ``code`` (and for ``tenant``, unless None); ``demote``: the request
+        was counted VALID by verify and then refused (rate limit, allow list): move it."""
+        with self._lock:
+            codes = self._codes
+            codes[code] = codes.get(code, 0) + 1
+            if demote:
+                self._valid -= 1
+            if self._tenants is not None and tenant is not None:
+                self._tenant_add(tenant, code, 1)
+                if demote:
+                    self._tenant_add(tenant, "VALID", -1)
+
+    def verify_counted(
+        self, key: Any, now: float | None = None, *, scopes: Any = None, any_of: bool = False
+    ) -> Any:
+        """:meth:`verify`, counted."""
+        try:
+            if scopes is None and not any_of:
+                claims = self._verify(key, now)
+            else:
+                claims = self._verify(key, now, scopes=scopes, any_of=any_of)
+            if self._entries.get(claims.raw_key, _MISS) is _MISS:
+                self._resolve(claims)
+        except ApikeeError as error:
+            self._rejected(error, key)
+            raise
+        at = time.time() if now is None else now
+        with self._lock:
+            self._valid += 1
+            if self._tenants is not None:
+                self._tenant_add(claims.tenant, "VALID", 1)
+            raw = claims.raw_key  # its hash is cached (see the native twin)
+            item = self._seen.get(raw)
+            if item is None:
+                self._seen[raw] = [claims, 1, at]
+            else:
+                item[1] += 1
+                item[2] = at
         return claims
 
     def entry(self, claims: Any) -> Any:

@@ -91,6 +91,9 @@ class ApikeeMiddleware(KeyGuard):
       any one with ``any_of=True``); a lacking key gets 403 ``INSUFFICIENT_SCOPE``.
     - ``costs``: ``{path: cost}``, the weight of one request on that exact path against the
       key's rate limits (default 1; 0 counts nothing).
+    - ``metrics_path`` (default None: off): the one path answered, without a key, with the
+      Prometheus text of ``metrics_registry`` (default: only this Apikee's usage counters;
+      needs ``Apikee(usage=True)`` and ``prometheus_client``). Serve it on an internal port.
 
     Policies (docs/SPEC.md section 8): a key with an allow list is refused from any other
     address with 403 ``IP_NOT_ALLOWED`` (the client is ``scope["client"]``, or what a trusted
@@ -111,6 +114,7 @@ class ApikeeMiddleware(KeyGuard):
         self._entry = self.apikee.policy
         self._check = self.apikee._limiter.check
         self._trusted = self.apikee._trusted is not None
+        self._usage = self.apikee.usage
         self._responses: dict[tuple[str, str], Prebuilt] = {}
         missing = missing_key_error(self.header_name, bearer=self.bearer)
         self._missing = self._response(missing)
@@ -127,6 +131,9 @@ class ApikeeMiddleware(KeyGuard):
         if scope.get("root_path"):
             path = route_path(scope)
         if path in self._exact or (self._prefixed and self.rules.is_open(path)):
+            if path == self.metrics_path and kind == "http":
+                await self._serve_metrics(send)
+                return
             await self.app(scope, receive, send)
             return
         key = None
@@ -148,7 +155,10 @@ class ApikeeMiddleware(KeyGuard):
         if key is None and authorization is not None and self.bearer:
             key = bearer_token(authorization)
         if key is None:
+            if self._usage is not None:
+                self._usage.missing()
             return await self._reject(self._missing, scope, receive, send)
+        claims = None
         try:
             claims = self._verify(key)
             if self.scopes:
@@ -159,6 +169,8 @@ class ApikeeMiddleware(KeyGuard):
                 if extra is not None:
                     send = _adding_headers(send, extra)
         except ApikeeError as error:
+            if claims is not None and self._usage is not None:
+                self._usage.refused(error.code, claims)  # counted VALID, then refused
             return await self._reject(self._response(error), scope, receive, send)
         state = scope.get("state")
         if state is None:
@@ -178,6 +190,19 @@ class ApikeeMiddleware(KeyGuard):
                 await self._reject(self._response(error), scope, receive, send)
             except Exception:
                 raise error from None
+
+    async def _serve_metrics(self, send: Send) -> None:
+        """The Prometheus text of ``metrics_registry`` (asked for with ``metrics_path``)."""
+        from .metrics import prometheus_text
+
+        body, content_type = prometheus_text(self.metrics_registry)
+        headers = [
+            (b"content-type", content_type.encode("latin-1")),
+            (b"content-length", str(len(body)).encode("ascii")),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     def _admit(self, entry: Any, scope: Scope, path: str) -> list[tuple[bytes, bytes]] | None:
         """The allow list and the limits of a key that has a policy: raises IP_NOT_ALLOWED or

@@ -92,9 +92,20 @@ class _State:
         """Verify this request's key (raises ApikeeError), enforce its allow list and rate
         limits (docs/SPEC.md section 8), and attach the claims."""
         environ = request.environ
-        key = environ_key(environ, self.environ_key, self.header_name, self.bearer)
+        try:
+            key = environ_key(environ, self.environ_key, self.header_name, self.bearer)
+        except ApikeeError:
+            if self.apikee.usage is not None:
+                self.apikee.usage.missing()  # verify never sees it
+            raise
         claims = self.apikee.verify(key)
-        extra = environ_admit(self.apikee, claims, environ, self.costs)
+        try:
+            extra = environ_admit(self.apikee, claims, environ, self.costs)
+        except ApikeeError as error:
+            usage = self.apikee.usage
+            if usage is not None:
+                usage.refused(error.code, claims)  # counted VALID, then refused
+            raise
         if extra:
             g.apikee_rate_headers = extra
         g.apikee = claims

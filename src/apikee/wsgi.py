@@ -40,7 +40,8 @@ class ApikeeWSGIMiddleware(KeyGuard):
     ``any_of`` (scopes every key must grant), ``costs`` (``{path: cost}`` against the key's
     rate limits). Allow lists (403 ``IP_NOT_ALLOWED``; the client is ``REMOTE_ADDR``, or what
     a trusted proxy forwards) and rate limits (429 ``RATE_LIMITED``; ``RateLimit-Policy`` and
-    ``RateLimit`` on every answer) as in :class:`apikee.asgi.ApikeeMiddleware`.
+    ``RateLimit`` on every answer) as in :class:`apikee.asgi.ApikeeMiddleware`; so is
+    ``metrics_path`` (off by default), the opt-in Prometheus text.
     """
 
     def _bind(self) -> None:
@@ -50,9 +51,13 @@ class ApikeeWSGIMiddleware(KeyGuard):
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         body: Iterable[bytes]
-        if self.rules.is_open(environ.get("PATH_INFO") or "/"):
+        path = environ.get("PATH_INFO") or "/"
+        if self.rules.is_open(path):
+            if path == self.metrics_path:
+                return self._serve_metrics(start_response)
             body = self.app(environ, start_response)
             return body
+        claims = None
         try:
             key = environ_key(environ, self._environ_key, self.header_name, self.bearer)
             claims = self.apikee.verify(key)
@@ -60,12 +65,30 @@ class ApikeeWSGIMiddleware(KeyGuard):
                 self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
             extra = environ_admit(self.apikee, claims, environ, self.costs)
         except ApikeeError as error:
+            usage = self.apikee.usage
+            if usage is not None:
+                if claims is not None:
+                    usage.refused(error.code, claims)  # counted VALID, then refused
+                elif error.code == ErrorCode.MISSING_KEY:
+                    usage.missing()  # verify never saw it
             return self._reject(error, start_response)
         environ[ENVIRON_KEY] = claims
         if extra:
             start_response = _adding_headers(start_response, extra)
         body = self.app(environ, start_response)
         return body
+
+    def _serve_metrics(self, start_response: Callable[..., Any]) -> list[bytes]:
+        from .metrics import prometheus_text
+
+        body, content_type = prometheus_text(self.metrics_registry)
+        headers = [
+            ("content-type", content_type),
+            ("content-length", str(len(body))),
+            ("cache-control", "no-store"),
+        ]
+        start_response("200 OK", headers)
+        return [body]
 
     def _reject(self, error: ApikeeError, start_response: Callable[..., Any]) -> list[bytes]:
         body = error_body(error)

@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("revoke", "revoke a key (by the key, its id or fingerprint) or a tenant's keys, in the store"),
     ("unrevoke", "take a revocation back"),
     ("revocations", "list the revocations in the store"),
+    ("usage", "each key's use from the store: uses, last used, revoked (--tenant, --key, --id)"),
     ("info", "version, implementation in use and why, Python, platform, store"),
 )
 
