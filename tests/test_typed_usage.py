@@ -20,3 +20,7 @@ def test_codec_api() -> None:
 def test_fastapi_and_flask_apps_build() -> None:
     assert typed_usage.fastapi_api().routes
     assert typed_usage.flask_api().url_map
+
+
+def test_stateful_api(tmp_path) -> None:
+    typed_usage.stateful_api(str(tmp_path))

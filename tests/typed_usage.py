@@ -156,3 +156,33 @@ def flask_api() -> Flask:
         app.wsgi_app, apikee=Apikee(secret=SECRET), exclude_paths=["/a", "/b"]
     )
     return app
+
+
+def stateful_api(directory: str) -> None:
+    """Revocation, rate limits and usage, typed (a real SQLite store in ``directory``)."""
+    from apikee import RateLimit, RateLimitExceeded, Revocation, StoreUnavailable, Usage
+
+    store = f"sqlite:///{directory}/apikee.db"
+    apikee = Apikee(secret=SECRET, store=store, usage=True, rate_limit=RateLimit(2, "1m"))
+    try:
+        key: str = apikee.create("acme", rate_limit="3/m", allow_ips=["127.0.0.1"])
+        claims: ApikeeClaims = apikee.verify(key)
+        apikee.check_ip(claims, "127.0.0.1")
+        decision = apikee.check_rate_limit(claims)
+        assert decision is not None and decision.allowed
+        try:
+            for _ in range(5):
+                apikee.enforce(claims, client_ip="127.0.0.1")
+        except RateLimitExceeded as exc:
+            assert exc.code == ErrorCode.RATE_LIMITED and exc.http_status == 429
+        record: Revocation = apikee.revoke(key, reason="typed")
+        kind: str = record.kind
+        entries: list[Revocation] = apikee.revocations()
+        status: dict[str, Any] | None = apikee.store_status()
+        assert kind == "id" and entries and status is not None and apikee.store_kind == "sqlite"
+        assert apikee.unrevoke(key) and apikee.revoke_tenant("globex").kind == "tenant"
+        usage: Usage | None = apikee.usage
+        assert usage is not None and isinstance(usage.snapshot(), dict)
+        assert issubclass(StoreUnavailable, Exception)
+    finally:
+        apikee.close()
