@@ -17,6 +17,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -91,18 +92,29 @@ class Child:
             args += ["--revoked", *revoked]
         if expect:
             args += ["--expect", *expect]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self._start(args, dict(os.environ, PYTHONUNBUFFERED="1"))
+
+    def _start(self, args: list[str], env: dict[str, str]) -> None:
+        """Start the child. Its stderr goes to a temporary file, never a pipe: a long outage
+        logs warnings, and a pipe nobody reads would fill and block the child."""
+        self._stderr = tempfile.TemporaryFile("w+")  # closed in finish()/kill()
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
             env=env,
         )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         threading.Thread(target=self._pump, daemon=True).start()
+
+    def stderr_text(self) -> str:
+        """What the child wrote to stderr so far."""
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read()
 
     def _pump(self) -> None:
         assert self.process.stdout is not None
@@ -141,7 +153,8 @@ class Child:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
-        stderr = self.process.stderr.read() if self.process.stderr else ""
+        stderr = self.stderr_text()
+        self._stderr.close()
         assert done is not None, f"the child did not finish cleanly: {stderr[-2000:]}"
         done["stderr"] = stderr
         done["returncode"] = self.process.returncode
@@ -151,6 +164,7 @@ class Child:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
+        self._stderr.close()
 
 
 def _main() -> int:

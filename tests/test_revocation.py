@@ -24,7 +24,6 @@ import logging
 import os
 import queue
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -164,8 +163,7 @@ class VerifierChild(Child):
     (``key`` index and its new outcome, each time one changes) and ``done`` (counts, the
     exceptions that escaped verify() or a thread, the violations of ``stay_revoked``: a key
     that was seen REVOKED and later was not, and the final ``store_status()``). Stops when its
-    stdin closes (:meth:`finish`) or after ``duration`` seconds. Its stderr goes to a file (a
-    long outage logs warnings; a full pipe must never block the child).
+    stdin closes (:meth:`finish`) or after ``duration`` seconds.
     """
 
     def __init__(
@@ -179,7 +177,6 @@ class VerifierChild(Child):
         fail_open: bool = True,
         max_staleness: float | None = None,
         duration: float = 90.0,
-        log_dir: Path | None = None,
     ) -> None:
         args = [
             sys.executable,
@@ -201,20 +198,7 @@ class VerifierChild(Child):
             args += ["--max-staleness", str(max_staleness)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("APIKEE_")}
         env.update(APIKEE_SECRET=SECRET, PYTHONUNBUFFERED="1")
-        directory = log_dir if log_dir is not None else Path(os.environ.get("TMPDIR", "/tmp"))
-        self._stderr_path = directory / f"child-{uuid.uuid4().hex[:8]}.stderr"
-        self._stderr = open(self._stderr_path, "w+")  # noqa: SIM115  (closed in finish/kill)
-        self.process = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-            env=env,
-        )
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.seen: list[dict[str, Any]] = []
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._start(args, env)
 
     def codes(self) -> list[str] | None:
         """The outcomes the child last reported (None before it is ready)."""
@@ -236,33 +220,6 @@ class VerifierChild(Child):
             except queue.Empty:
                 pass
         return self.codes()
-
-    def stderr_text(self) -> str:
-        self._stderr.flush()
-        return self._stderr_path.read_text(errors="replace")
-
-    def finish(self, timeout: float = DEADLINE) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        done = self.wait("done", timeout)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        stderr = self.stderr_text()
-        self._stderr.close()
-        assert done is not None, f"the child did not finish cleanly: {stderr[-2000:]}"
-        done["stderr"] = stderr
-        done["returncode"] = self.process.returncode
-        return done
-
-    def kill(self) -> None:
-        super().kill()
-        self._stderr.close()
 
 
 def assert_clean(done: dict[str, Any]) -> None:
@@ -362,7 +319,7 @@ def test_a_revoked_key_is_rejected_here_at_once_and_in_another_process(
 ) -> None:
     apikee = open_apikee(store_url)
     key, other = apikee.create("acme"), apikee.create("acme")
-    child = VerifierChild(store_url, impl, [key, other], log_dir=tmp_path)
+    child = VerifierChild(store_url, impl, [key, other])
     try:
         ready = child.wait("ready", timeout=30)
         assert ready is not None and ready["codes"] == ["OK", "OK"], ready
@@ -516,7 +473,7 @@ def test_a_key_with_an_id_revoked_by_its_fingerprint(
     assert (record.kind, record.value) == ("fingerprint", hash_key(key))
     assert code_of(apikee, key) == "REVOKED"
     assert code_of(apikee, other) == "OK"
-    child = VerifierChild(store_url, impl, [key, other], log_dir=tmp_path)
+    child = VerifierChild(store_url, impl, [key, other])
     try:
         assert child.wait_codes(["REVOKED", "OK"], timeout=30) == ["REVOKED", "OK"]
         assert apikee.unrevoke(hash_key(key)) is True

@@ -121,7 +121,6 @@ def test_redis_sigkill_under_verifying_processes_then_restart(
             [revoked, valid, late],
             stay_revoked=[0],
             server_timeout=SERVER_TIMEOUT,
-            log_dir=tmp_path,
         )
         for _ in range(READERS)
     ]
@@ -284,7 +283,6 @@ def test_sqlite_write_lock_held_elsewhere(open_apikee: Any, impl: str, tmp_path:
             [revoked, valid, late],
             stay_revoked=[0],
             server_timeout=SERVER_TIMEOUT,
-            log_dir=tmp_path,
         )
         for _ in range(2)
     ]
@@ -325,7 +323,6 @@ def test_sqlite_directory_removed_under_verifying_processes(
             [revoked, valid],
             stay_revoked=[0],
             server_timeout=SERVER_TIMEOUT,
-            log_dir=tmp_path,
         )
         for _ in range(2)
     ]

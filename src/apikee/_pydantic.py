@@ -35,33 +35,23 @@ def claims_json_schema() -> dict[str, Any]:
     """The OpenAPI/JSON schema of :meth:`ApikeeClaims.to_json_dict`."""
     instant = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
     number = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+    properties = {
+        "id": {"type": "string"},
+        "tenant": {"type": "string"},
+        "scopes": {"type": "array", "items": {"type": "string"}},
+        "environment": {"type": "string"},
+        "expires_at": instant,
+        "exp": number,
+        "not_before": instant,
+        "nbf": number,
+        "issued_at": instant,
+        "iat": number,
+        "meta": {"type": "object"},
+    }
+    # Every field of to_json_dict() is always there (None where absent).
     return {
         "title": "ApikeeClaims",
         "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "tenant": {"type": "string"},
-            "scopes": {"type": "array", "items": {"type": "string"}},
-            "environment": {"type": "string"},
-            "expires_at": instant,
-            "exp": number,
-            "not_before": instant,
-            "nbf": number,
-            "issued_at": instant,
-            "iat": number,
-            "meta": {"type": "object"},
-        },
-        "required": [
-            "id",
-            "tenant",
-            "scopes",
-            "environment",
-            "expires_at",
-            "exp",
-            "not_before",
-            "nbf",
-            "issued_at",
-            "iat",
-            "meta",
-        ],
+        "properties": properties,
+        "required": list(properties),
     }
