@@ -29,7 +29,7 @@ def attempt(apikee, key, **options) -> str:
 def test_off_by_default(make_apikee):
     apikee = make_apikee(secret=SECRET)
     assert apikee.usage is None
-    assert apikee.verify == apikee._gate.verify  # the default path is untouched
+    assert apikee.verify == apikee._verifier.verify  # the default path is untouched
     with pytest.raises(Exception, match="usage is off"):
         apikee.last_used("abc")
 

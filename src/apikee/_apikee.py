@@ -37,8 +37,6 @@ from ._limiter import load_limiter
 from ._options import checked_leeway, checked_max_key_length
 from ._payload import load_json
 from ._policy import (
-    IP_CLAIM,
-    RATE_CLAIM,
     PolicyTable,
     RateLimit,
     TrustedProxies,
@@ -47,7 +45,7 @@ from ._policy import (
     parse_limits,
 )
 from ._scopes import require_scopes
-from ._wire import DEFAULT_MAX_KEY_LENGTH, MIN_SECRET_BYTES, PREFIX
+from ._wire import DEFAULT_MAX_KEY_LENGTH, IP_CLAIM, MIN_SECRET_BYTES, PREFIX, RATE_CLAIM
 
 __all__ = ["Apikee", "KeyOptions", "get_apikee", "WeakSecretWarning", "ApikeeConfigError"]
 
@@ -191,8 +189,15 @@ class Apikee:
         backend = load_backend(implementation)
         self._backend_name = "native" if backend.__name__.endswith("_core_c") else "pure"
         self._b62encode = backend.b62encode
+        self._policies = self._policy_table(rate_limit, tenant_limits)
+        self._trusted = self._trusted_proxies(trusted_proxies)
         self._verifier: Verifier = backend.Verifier(
-            raw_secrets, max_key_length, leeway, environment=environment, is_revoked=is_revoked
+            raw_secrets,
+            max_key_length,
+            leeway,
+            environment=environment,
+            is_revoked=is_revoked,
+            policy=self._policies.resolve,
         )
         self._secret_count = len(raw_secrets)
         self._header = header_name.lower()
@@ -210,16 +215,9 @@ class Apikee:
                 server_timeout=server_timeout,
                 max_staleness=max_staleness,
             )
-        self._setup_limits(
-            rate_limit,
-            tenant_limits,
-            trusted_proxies,
-            fail_open,
-            server_timeout,
-            limit_retry_interval,
-        )
+        self._setup_limiter(fail_open, server_timeout, limit_retry_interval)
         self._usage: Usage | None = None
-        self._gate_verify = self._gate.verify
+        self._gate_verify = self._verifier.verify
         if usage:
             from ._usage import Usage
 
@@ -233,23 +231,16 @@ class Apikee:
             self._usage = usage
             self._gate_verify = self._gate.verify_counted
         if type(self).verify is Apikee.verify:
-            # verify() is the gate's own method (the verifier's verify, then the policy look-up
-            # of docs/SPEC.md section 8): binding it on the instance saves a Python frame on
-            # every request. A subclass that overrides verify() keeps its override.
+            # verify() is the verifier's own method (which ends with the policy check of
+            # docs/SPEC.md section 8), or the gate's counted one with usage on: binding it on
+            # the instance saves a Python frame on every request. A subclass that overrides
+            # verify() keeps its override.
             self.verify = self._gate_verify  # type: ignore[method-assign]
         if type(self).check_rate_limit is Apikee.check_rate_limit:
             self.check_rate_limit = self._gate.limit  # type: ignore[method-assign]
         self._project_env = project_env or _env("APIKEE_PROJECT_ENV")
 
-    def _setup_limits(
-        self,
-        rate_limit: Any,
-        tenant_limits: Any,
-        trusted_proxies: Any,
-        fail_open: bool,
-        server_timeout: float,
-        retry_interval: float,
-    ) -> None:
+    def _policy_table(self, rate_limit: Any, tenant_limits: Any) -> PolicyTable:
         try:
             default = parse_limits(rate_limit)
             if tenant_limits is not None and not isinstance(tenant_limits, dict):
@@ -260,13 +251,23 @@ class Apikee:
                     raise ValueError("tenant_limits: every tenant is a str")
                 parsed = parse_limits(limits)
                 tenants[tenant] = parsed if parsed else None
+        except ValueError as exc:
+            raise ApikeeConfigError(str(exc)) from None
+        self._limiter_module = load_limiter(self._backend_name)
+        return PolicyTable(self._limiter_module, default, tenants)
+
+    @staticmethod
+    def _trusted_proxies(trusted_proxies: Any) -> TrustedProxies | None:
+        try:
             proxies = parse_ips(trusted_proxies, "trusted_proxies")
         except ValueError as exc:
             raise ApikeeConfigError(str(exc)) from None
+        return None if proxies is None else TrustedProxies(proxies)
+
+    def _setup_limiter(self, fail_open: bool, server_timeout: float, retry_interval: float) -> None:
         if not (isinstance(retry_interval, (int, float)) and 0 < retry_interval < 3600):
             raise ApikeeConfigError("limit_retry_interval must be a positive number of seconds")
-        module = load_limiter(self._backend_name)
-        self._limiter_module = module
+        module = self._limiter_module
         self._local_limiter = module.LocalLimiter()
         self._limiter: Any = self._local_limiter
         if self._store is not None:
@@ -282,11 +283,11 @@ class Apikee:
                     fail_open=fail_open,
                     retry_interval=float(retry_interval),
                 )
-        self._policies = PolicyTable(module, default, tenants)
+        # The verifier checks a key's own policy claims itself (its ``policy=``); the gate adds
+        # the limiter and the usage counts.
         self._gate = module.Gate(
             self._verifier.verify, self._policies.entries, self._policies.resolve, self._limiter
         )
-        self._trusted = None if proxies is None else TrustedProxies(proxies)
 
     # ── configuration, readable ─────────────────────────────────────────────────────────────
 

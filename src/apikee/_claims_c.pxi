@@ -4,13 +4,7 @@
 # ── claims ──────────────────────────────────────────────────────────────────────────────────
 
 
-cdef inline double _seconds(object value) except? -1.0:
-    """A validated exp/nbf as a double: floats as they are, ints (< 2**38) exactly."""
-    if type(value) is float:
-        return PyFloat_AS_DOUBLE(value)
-    return <double>PyLong_AsLongLong(value)
-
-
+@cython.freelist(16)  # verify() makes one per call; Cython compiles this out without a GIL
 cdef class ApikeeClaims:
     """The claims of a key, as plain Python data; read-only.
 
@@ -34,10 +28,16 @@ cdef class ApikeeClaims:
     cdef readonly object raw_key
     cdef readonly bint verified
     # Every claim of the payload under its wire name. verify() leaves it None on its fast path
-    # and keeps the payload bytes instead: it is decoded (by the shared general decoder) only
-    # when meta, to_dict(), == or pickling ask for it.
+    # (_from_key): the payload is decoded again from raw_key (by the shared general decoder)
+    # only when meta, to_dict(), == or pickling ask for it.
     cdef object _claims
-    cdef object _payload
+    cdef bint _from_key
+    # Whether the payload has an ``rl`` or ``ip`` claim: the verifier's policy check runs then.
+    cdef bint _policed
+    # exp and nbf as doubles (set with them by the verifier's builder): the window check of
+    # step 9 reads these, not the Python numbers.
+    cdef double _exp_seconds
+    cdef double _nbf_seconds
     # Built on first read, then kept (the object is read-only); verify() never pays for them.
     # Each is computed, then published only if still unset, and read back, under the object's
     # critical section: with the GIL nothing else runs between that check and the store (the
@@ -66,7 +66,7 @@ cdef class ApikeeClaims:
         verified=False,
     ):
         # The public constructor (tests, dependency overrides); verify() builds claims itself.
-        if self._claims is not None or self._payload is not None:
+        if self._claims is not None or self._from_key:
             raise AttributeError("ApikeeClaims is read-only")
         wire = wire_from_arguments(
             id, tenant, scopes, expires_at, not_before, environment, meta, exp, nbf, iat
@@ -136,7 +136,9 @@ cdef class ApikeeClaims:
 
     cdef dict _wire(self):
         if self._claims is None:
-            value = _load_general(self._payload)
+            if not self._from_key:
+                raise TypeError("this ApikeeClaims object was never initialised")
+            value = _load_general(_payload_of(self.raw_key))
             with cython.critical_section(self):
                 if self._claims is None:
                     self._claims = value
@@ -182,21 +184,22 @@ cdef inline object _claim_error(str name, str expected):
     return ApikeeError(_code.INVALID_CLAIMS, E.MSG_CLAIM_TYPE.format(name, expected))
 
 
-cdef object _timestamp_claim(object value, str name):
+cdef object _timestamp_claim(object value, str name, double *seconds):
     # The range check in C (no Python comparison, no global look-up): an int must fit a long
     # long and lie in range; a float must lie in range, which NaN and the infinities do not.
+    # *seconds gets the value as a double (ints < 2**38 exactly).
     cdef int overflow = 0
     cdef long long whole
-    cdef double seconds
     if value is _MISSING:
         return None
     if type(value) is int:
         whole = PyLong_AsLongLongAndOverflow(value, &overflow)
         if overflow == 0 and 0 <= whole <= APIKEE_MAX_TIMESTAMP:
+            seconds[0] = <double>whole
             return value
     elif type(value) is float:
-        seconds = PyFloat_AS_DOUBLE(value)
-        if 0.0 <= seconds <= <double>APIKEE_MAX_TIMESTAMP:
+        seconds[0] = PyFloat_AS_DOUBLE(value)
+        if 0.0 <= seconds[0] <= <double>APIKEE_MAX_TIMESTAMP:
             return value
     raise _claim_error(name, _wire.TIMESTAMP_RANGE)
 
@@ -214,6 +217,14 @@ def _claims_from_dict(claims, raw_key, verified=True):
     return _build_claims(claims, raw_key, verified)
 
 
+cdef bytes _payload_of(str raw_key):
+    """The payload bytes of a key that verified (its raw key, whatever its type was, is ASCII)."""
+    cdef const unsigned char *data = <const unsigned char *>PyUnicode_DATA(raw_key)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(raw_key)
+    cdef const unsigned char *dot = <const unsigned char *>memchr(data, c'.', n)
+    return _digits_to_bytes(data + APIKEE_PREFIX_LEN, dot - data - APIKEE_PREFIX_LEN)
+
+
 cdef ApikeeClaims _build_claims(object claims, object raw_key, bint verified):
     """Claims from a decoded payload (the general path: any JSON/MessagePack)."""
     if type(claims) is not dict:
@@ -223,14 +234,15 @@ cdef ApikeeClaims _build_claims(object claims, object raw_key, bint verified):
     return _claims_from_values(
         wire.get("id", _MISSING), wire.get("tid", _MISSING), wire.get("scp", _MISSING),
         wire.get("env", _MISSING), wire.get("exp", _MISSING), wire.get("nbf", _MISSING),
-        wire.get("iat", _MISSING), meta is _MISSING or type(meta) is dict, raw_key, claims, None,
-        verified,
+        wire.get("iat", _MISSING), meta is _MISSING or type(meta) is dict, raw_key, claims, False,
+        verified, _K_RL in wire or _K_IP in wire,
     )
 
 
 cdef ApikeeClaims _claims_from_values(
     object key_id, object tenant, object scopes, object environment, object exp, object nbf,
-    object iat, bint meta_ok, object raw_key, object claims, object payload, bint verified,
+    object iat, bint meta_ok, object raw_key, object claims, bint from_key, bint verified,
+    bint policed,
 ):
     """Type-check the claims in docs/SPEC.md order (id, tid, scp, env, exp, nbf, iat, meta) and
     build the object; ``_MISSING`` marks an absent claim. Exactly the pure twin's
@@ -247,10 +259,11 @@ cdef ApikeeClaims _claims_from_values(
             scopes = list(<list>scopes)
     else:
         raise _claim_error("scp", "a list of strings")
-    environment = _text_claim(environment, "env", "production")
-    exp = _timestamp_claim(exp, "exp")
-    nbf = _timestamp_claim(nbf, "nbf")
-    iat = _timestamp_claim(iat, "iat")
+    environment = _text_claim(environment, "env", _PRODUCTION)
+    cdef double exp_seconds = 0.0, nbf_seconds = 0.0, iat_seconds = 0.0
+    exp = _timestamp_claim(exp, "exp", &exp_seconds)
+    nbf = _timestamp_claim(nbf, "nbf", &nbf_seconds)
+    iat = _timestamp_claim(iat, "iat", &iat_seconds)
     if not meta_ok:
         raise _claim_error("meta", "an object")
     cdef ApikeeClaims obj = ApikeeClaims.__new__(ApikeeClaims)
@@ -263,6 +276,9 @@ cdef ApikeeClaims _claims_from_values(
     obj.iat = iat
     obj.raw_key = raw_key
     obj._claims = claims
-    obj._payload = payload
+    obj._exp_seconds = exp_seconds
+    obj._nbf_seconds = nbf_seconds
+    obj._from_key = from_key
+    obj._policed = policed
     obj.verified = verified
     return obj

@@ -21,12 +21,14 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.dict cimport PyDict_GetItem
 from cpython.set cimport PySet_Contains
-from cpython.list cimport PyList_Append
+from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.float cimport PyFloat_AS_DOUBLE
-from cpython.long cimport PyLong_AsLongLong, PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy, memset
 
 import time as _time
@@ -230,6 +232,9 @@ include "_claims_c.pxi"
 
 include "_json_c.pxi"
 
+if (_K_RL, _K_IP) != (_wire.RATE_CLAIM, _wire.IP_CLAIM):
+    raise ImportError("apikee._core_c was built with policy claim names that differ from _wire.py")
+
 
 # ── the failure codes ──────────────────────────────────────────────────────────────────────
 
@@ -304,6 +309,8 @@ cdef class Verifier:
     ``secrets`` are the raw secret bytes, current first (it signs); every one of them is tried
     when verifying. The HMAC pads are absorbed once here, never per call. ``max_key_length``
     bounds a key before any decoding; ``leeway`` (seconds) widens the ``exp``/``nbf`` window.
+    ``policy(claims)``, if given, runs last for a key that carries an ``rl`` or ``ip`` claim
+    (docs/SPEC.md section 8) and raises to refuse it; other keys never pay for it.
     """
 
     cdef uint32_t *_states  # 16 words per secret: inner pad state, then outer pad state
@@ -314,6 +321,7 @@ cdef class Verifier:
     cdef object _too_long_message
     cdef object _environment
     cdef object _is_revoked
+    cdef object _policy
     # The installed revocation snapshot (set_revocations): None when empty, so a verifier
     # without a store (or with nothing revoked) pays one pointer comparison.
     cdef object _revoked_ids
@@ -326,12 +334,12 @@ cdef class Verifier:
         self._count = 0
 
     def __init__(self, secrets, max_key_length=APIKEE_DEFAULT_MAX_KEY_LENGTH, leeway=0, *,
-                 environment=None, is_revoked=None):
+                 environment=None, is_revoked=None, policy=None):
         if self._states != NULL:
             # Its secrets may be in use by a verify() running without the GIL (long keys).
             raise TypeError("a Verifier is initialised once; build a new one instead")
-        secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
-            secrets, max_key_length, leeway, environment, is_revoked
+        secrets, max_key_length, leeway, environment, is_revoked, policy = verifier_options(
+            secrets, max_key_length, leeway, environment, is_revoked, policy
         )
         cdef Py_ssize_t count = len(secrets), i
         cdef uint32_t *states = <uint32_t *>PyMem_Malloc(count * 16 * sizeof(uint32_t))
@@ -351,6 +359,7 @@ cdef class Verifier:
         self._leeway_value = leeway
         self._environment = environment
         self._is_revoked = is_revoked
+        self._policy = policy
         self._revoked_ids = None
         self._revoked_tenants = None
         self._fresh_until = None
@@ -417,7 +426,8 @@ cdef class Verifier:
         ``TypeError``). Then the later checks:
         a stale revocation snapshot with fail-closed ``fresh_until`` (``STORE_UNAVAILABLE``),
         the installed revocation snapshot and ``is_revoked`` (``REVOKED``), ``scopes`` (all, or
-        any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
+        any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``),
+        and ``policy`` for a key with policy claims.
         """
         if now is not None:
             now = checked_now(now)
@@ -476,6 +486,9 @@ cdef class Verifier:
                 _code.WRONG_ENVIRONMENT,
                 E.MSG_WRONG_ENVIRONMENT.format(environment, self._environment),
             )
+        # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
+        if self._policy is not None and (<ApikeeClaims>claims)._policed:
+            self._policy(claims)
         return claims
 
     cdef object _verify_ascii(self, const unsigned char *data, Py_ssize_t n, object now):
@@ -572,9 +585,9 @@ cdef class Verifier:
                 t = now
             elif apikee_wall_clock(&t) != 0:  # the clock time.time() reads; else ask Python
                 t = _time_time()
-            if result.exp is not None and t > _seconds(result.exp) + self._leeway_value:
+            if result.exp is not None and t > result._exp_seconds + self._leeway_value:
                 return F_EXPIRED
-            if result.nbf is not None and t < _seconds(result.nbf) - self._leeway_value:
+            if result.nbf is not None and t < result._nbf_seconds - self._leeway_value:
                 return F_NOT_YET_VALID
         return result
 

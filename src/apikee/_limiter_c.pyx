@@ -339,7 +339,8 @@ cdef class Gate:
     ``entries`` maps a verified key (``claims.raw_key``) to its resolved policy (or None: no
     policy); ``resolve(claims)`` fills it on a miss and raises ``INVALID_CLAIMS`` for a
     malformed policy claim (``apikee._policy``); ``limiter`` counts (a ``LocalLimiter`` or a
-    shared one). ``Apikee.verify`` and ``Apikee.check_rate_limit`` are this gate's methods.
+    shared one). ``Apikee.check_rate_limit`` is this gate's ``limit``; ``Apikee.verify`` is the
+    verifier's (usage off) or this gate's ``verify_counted`` (usage on).
     """
 
     cdef object _verify
@@ -364,13 +365,11 @@ cdef class Gate:
         self._local = limiter if type(limiter) is LocalLimiter else None
 
     def verify(self, key, now=None, *, scopes=None, any_of=False):
-        """The verifier's ``verify``, then the policy check (docs/SPEC.md section 8)."""
+        """The verifier's ``verify`` (its last check: the key's policy, docs/SPEC.md section 8)."""
         if scopes is None and not any_of:
             claims = self._verify(key, now)
         else:
             claims = self._verify(key, now, scopes=scopes, any_of=any_of)
-        if self._entries.get(claims.raw_key, _MISS) is _MISS:
-            self._resolve(claims)
         return claims
 
     # ── usage counting (apikee._usage; only when Apikee(usage=...) is on) ──────────────────
@@ -442,8 +441,6 @@ cdef class Gate:
                 claims = self._verify(key, now)
             else:
                 claims = self._verify(key, now, scopes=scopes, any_of=any_of)
-            if self._entries.get(claims.raw_key, _MISS) is _MISS:
-                self._resolve(claims)
         except _ApikeeError as error:
             self._rejected(error, key)
             raise

@@ -265,7 +265,8 @@ class Gate:
     ``entries`` maps a verified key (``claims.raw_key``) to its resolved policy (or None: no
     policy); ``resolve(claims)`` fills it on a miss and raises ``INVALID_CLAIMS`` for a
     malformed policy claim (``apikee._policy``); ``limiter`` counts (a ``LocalLimiter`` or a
-    shared one). ``Apikee.verify`` and ``Apikee.check_rate_limit`` are this gate's methods.
+    shared one). ``Apikee.check_rate_limit`` is this gate's ``limit``; ``Apikee.verify`` is the
+    verifier's (usage off) or this gate's ``verify_counted`` (usage on).
     """
 
     __slots__ = (
@@ -299,13 +300,11 @@ class Gate:
     def verify(
         self, key: Any, now: float | None = None, *, scopes: Any = None, any_of: bool = False
     ) -> Any:
-        """The verifier's ``verify``, then the policy check (docs/SPEC.md section 8)."""
+        """The verifier's ``verify`` (its last check: the key's policy, docs/SPEC.md section 8)."""
         if scopes is None and not any_of:
             claims = self._verify(key, now)
         else:
             claims = self._verify(key, now, scopes=scopes, any_of=any_of)
-        if self._entries.get(claims.raw_key, _MISS) is _MISS:
-            self._resolve(claims)
         return claims
 
     # ── usage counting (apikee._usage; only when Apikee(usage=...) is on) ──────────────────
@@ -388,8 +387,6 @@ class Gate:
                 claims = self._verify(key, now)
             else:
                 claims = self._verify(key, now, scopes=scopes, any_of=any_of)
-            if self._entries.get(claims.raw_key, _MISS) is _MISS:
-                self._resolve(claims)
         except ApikeeError as error:
             self._rejected(error, key)
             raise

@@ -57,7 +57,10 @@ def verifier_options(
     leeway: Any,
     environment: Any,
     is_revoked: Any,
-) -> tuple[list[bytes], int, float, str | None, Callable[[Any], bool] | None]:
+    policy: Any = None,
+) -> tuple[
+    list[bytes], int, float, str | None, Callable[[Any], bool] | None, Callable[[Any], Any] | None
+]:
     """Every option of ``Verifier(...)``, checked; raises ApikeeConfigError or TypeError."""
     if isinstance(secrets, (str, bytes)):
         raise TypeError("secrets must be a list of bytes, not a single value")
@@ -71,12 +74,15 @@ def verifier_options(
         raise TypeError("environment must be a str or None")
     if is_revoked is not None and not callable(is_revoked):
         raise TypeError("is_revoked must be a callable or None")
+    if policy is not None and not callable(policy):
+        raise TypeError("policy must be a callable or None")
     return (
         checked_secrets,
         checked_max_key_length(max_key_length),
         checked_leeway(leeway),
         environment,
         is_revoked,
+        policy,
     )
 
 

@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import Any, Iterable, Mapping, Union, cast
 
 from ._errors import MSG_CLAIM_TYPE, ApikeeError, ErrorCode
+from ._wire import IP_CLAIM, RATE_CLAIM
 
 __all__ = [
     "MAX_COUNT",
@@ -48,8 +49,6 @@ __all__ = [
     "rate_headers",
 ]
 
-RATE_CLAIM = "rl"
-IP_CLAIM = "ip"
 MONTH = 30 * 86400
 MAX_WINDOW = MONTH
 MAX_COUNT = 1_000_000_000

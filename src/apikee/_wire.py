@@ -14,7 +14,9 @@ __all__ = [
     "MAX_SIGNATURE_DIGITS",
     "MAX_TIMESTAMP",
     "MIN_SECRET_BYTES",
+    "IP_CLAIM",
     "PREFIX",
+    "RATE_CLAIM",
     "SIGNATURE_BYTES",
     "TIMESTAMP_RANGE",
 ]
@@ -36,3 +38,6 @@ MAX_SIGNATURE_DIGITS = 43
 ID_LENGTH = 22
 #: A signing secret shorter than this many bytes gives a WeakSecretWarning.
 MIN_SECRET_BYTES = 32
+#: The policy claims (docs/SPEC.md section 8): a key's rate limits and its IP allow list.
+RATE_CLAIM = "rl"
+IP_CLAIM = "ip"
