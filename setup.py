@@ -46,6 +46,7 @@ def extensions():
             "src/apikee/_wire.h",
             "src/apikee/_claims_c.pxi",
             "src/apikee/_json_c.pxi",
+            "src/apikee/_asgi_c.pxi",
         ],
         extra_compile_args=extra_compile_args,
     )

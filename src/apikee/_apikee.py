@@ -190,6 +190,11 @@ class Apikee:
         self._backend_name = "native" if backend.__name__.endswith("_core_c") else "pure"
         self._b62encode = backend.b62encode
         self._policies = self._policy_table(rate_limit, tenant_limits)
+        # Whether every key may have a policy (the Apikee's own limits or a tenant's); else only
+        # keys with an rl/ip claim do, and policy() answers None for the others at once.
+        self._policy_for_all = self._policies.default is not None or bool(self._policies.tenants)
+        self._has_policy = backend.has_policy_claims
+        self._asgi_gate = backend.AsgiGate  # the ASGI middleware's per-request check
         self._trusted = self._trusted_proxies(trusted_proxies)
         self._verifier: Verifier = backend.Verifier(
             raw_secrets,
@@ -559,6 +564,8 @@ class Apikee:
     def policy(self, claims: ApikeeClaims) -> Entry | None:
         """The resolved policy of verified ``claims``: ``bucket``, ``plan`` (its limits) and
         ``ips`` (its allow list); None when neither applies. ``INVALID_CLAIMS`` if malformed."""
+        if not self._policy_for_all and not self._has_policy(claims):
+            return None
         return self._gate.entry(claims)  # type: ignore[no-any-return]
 
     def client_ip(

@@ -22,7 +22,7 @@ from ._errors import ApikeeError
 from ._frozen import deep_copy
 from ._revoked import issued_at
 from ._scopes import scopes_satisfied
-from ._wire import MAX_TIMESTAMP, TIMESTAMP_RANGE
+from ._wire import IP_CLAIM, MAX_TIMESTAMP, RATE_CLAIM, TIMESTAMP_RANGE
 
 __all__ = ["ApikeeClaims"]
 
@@ -339,3 +339,11 @@ def _claims_from_dict(claims: Any, raw_key: str, verified: bool = True) -> Apike
     obj.__class__ = ApikeeClaims
     built: ApikeeClaims = obj
     return built
+
+
+def has_policy_claims(claims: ApikeeClaims) -> bool:
+    """Whether ``claims`` (an :class:`ApikeeClaims`) carry a policy claim, ``rl`` or ``ip``
+    (docs/SPEC.md section 8): the integrations look a key's policy up only then, or when the
+    Apikee has limits of its own."""
+    wire = claims._claims if type(claims) is ApikeeClaims else claims.to_dict()
+    return RATE_CLAIM in wire or IP_CLAIM in wire

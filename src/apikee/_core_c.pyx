@@ -39,6 +39,8 @@ from ._claims_shared import claims_equal, claims_repr, json_view, to_datetime
 from ._claims_shared import wire_from_arguments
 from ._errors import ApikeeError
 from ._frozen import deep_copy
+from ._asgi_gate import AsgiGate as _PureAsgiGate
+from ._header import bearer_token, first_value, route_path, scan_headers as _scan_headers_py
 from ._options import checked_now, checked_revocations, verifier_options
 from ._revoked import issued_at, revoked_by_snapshot
 from ._payload import MAX_DEPTH, load_payload as _load_general
@@ -90,7 +92,10 @@ cdef extern from "_b62.h":
 apikee_b62_init()
 apikee_sha256_select(1)
 
-__all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
+__all__ = [
+    "b62encode", "b62decode", "constant_time_compare", "has_policy_claims", "scan_headers",
+    "ApikeeClaims", "Verifier", "AsgiGate",
+]
 
 # The wire constants: compile-time C constants on the hot path, checked against _wire.py
 # (the one definition) here, so the two can never drift apart.
@@ -234,6 +239,9 @@ include "_json_c.pxi"
 
 if (_K_RL, _K_IP) != (_wire.RATE_CLAIM, _wire.IP_CLAIM):
     raise ImportError("apikee._core_c was built with policy claim names that differ from _wire.py")
+
+
+include "_asgi_c.pxi"
 
 
 # ── the failure codes ──────────────────────────────────────────────────────────────────────

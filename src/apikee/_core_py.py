@@ -18,8 +18,10 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from . import _errors as E
-from ._claims_py import ApikeeClaims, _claims_from_dict
+from ._asgi_gate import AsgiGate
+from ._claims_py import ApikeeClaims, _claims_from_dict, has_policy_claims
 from ._errors import ApikeeError
+from ._header import scan_headers
 from ._options import checked_now, checked_revocations, verifier_options
 from ._payload import load_payload
 from ._revoked import revoked_by_snapshot
@@ -34,7 +36,16 @@ from ._wire import (
     SIGNATURE_BYTES,
 )
 
-__all__ = ["b62encode", "b62decode", "constant_time_compare", "ApikeeClaims", "Verifier"]
+__all__ = [
+    "b62encode",
+    "b62decode",
+    "constant_time_compare",
+    "has_policy_claims",
+    "scan_headers",
+    "ApikeeClaims",
+    "Verifier",
+    "AsgiGate",
+]
 
 
 # bytes.translate table: base62 digit value for alphabet bytes, 0xFF for every other byte.

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Iterable, MutableMapping
+from typing import Any, Callable, Iterable
 
 from ._apikee import Apikee, ApikeeConfigError, get_apikee
 from ._errors import ApikeeError, ErrorCode, RateLimitExceeded
+from ._header import bearer_token as bearer_token
 from ._header import first_value as first_value
+from ._header import route_path as route_path
 from ._policy import rate_headers
 
 REALM = "apikee"
@@ -78,20 +80,6 @@ def missing_key_error(header_name: str, *, bearer: bool = True) -> ApikeeError:
 
 
 # ── the request: where its key is, whether its path is open ────────────────────────────────
-
-
-def bearer_token(value: Any) -> Any:
-    """The token of an ``Authorization: Bearer <token>`` value (str or bytes), else None.
-
-    The scheme name is case-insensitive (RFC 9110); any other scheme (Basic…) gives None, so the
-    request counts as carrying no key.
-    """
-    value = first_value(value)
-    if value is None or len(value) < 8:
-        return None
-    if value[:7].lower() not in (b"bearer ", "bearer "):
-        return None
-    return first_value(value[7:])
 
 
 def environ_name(header_name: str) -> str:
@@ -181,24 +169,6 @@ class PathRules:
 
     def __repr__(self) -> str:
         return f"PathRules(exact={sorted(self.exact)!r}, prefixes={list(self.prefixes)!r})"
-
-
-def route_path(scope: MutableMapping[str, Any]) -> str:
-    """The request path relative to the app's mount point, as routes see it.
-
-    ASGI servers (uvicorn ``--root-path``) and Starlette's ``Mount`` put the full path in
-    ``scope["path"]`` and the mount point in ``scope["root_path"]``; exclusions are written
-    like routes, so they are matched against the part below the mount point (as Starlette's
-    router does, and as ``PATH_INFO`` is in WSGI).
-    """
-    path: str = scope["path"]
-    root: str = scope.get("root_path") or ""
-    if root and path.startswith(root):
-        if len(path) == len(root):
-            return "/"
-        if path[len(root)] == "/":
-            return path[len(root) :]
-    return path
 
 
 # ── options ────────────────────────────────────────────────────────────────────────────────

@@ -35,7 +35,6 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, MutableMapping
 
 from ._errors import MSG_IP_NOT_ALLOWED, ApikeeError, ErrorCode, RateLimitExceeded
-from ._header import first_value
 from ._http import (
     KeyGuard,
     PathRules,
@@ -110,7 +109,6 @@ class ApikeeMiddleware(KeyGuard):
         self._header = self.header_name.encode("latin-1")
         self._exact = self.rules.exact
         self._prefixed = bool(self.rules.prefixes)
-        self._verify = self.apikee.verify  # the verifier's own method (see Apikee.__init__)
         self._entry = self.apikee.policy
         self._check = self.apikee._limiter.check
         self._trusted = self.apikee._trusted is not None
@@ -118,78 +116,72 @@ class ApikeeMiddleware(KeyGuard):
         self._responses: dict[tuple[str, str], Prebuilt] = {}
         missing = missing_key_error(self.header_name, bearer=self.bearer)
         self._missing = self._response(missing)
+        # Everything from the scope to the verified claims, in one call (compiled on the
+        # native core): apikee._asgi_gate.AsgiGate. It calls _after only when this middleware
+        # requires scopes, the Apikee has limits of its own, or the key has policy claims.
+        gate = self.apikee._asgi_gate(
+            self._header,
+            frozenset(self._exact),
+            self.rules.is_open if self._prefixed else None,
+            self.bearer,
+            self.apikee.verify,  # the verifier's own method (see Apikee.__init__)
+            self._after,
+            bool(self.scopes) or self.apikee._policy_for_all,
+        )
+        self._gate = gate.check
 
-    # ASGI entry point, for http and websocket alike. It is the hot path: kept flat on purpose
-    # (the header scan and the verify call are inlined, not in helper methods: one Python
-    # frame less per request).
+    # ASGI entry point, for http and websocket alike. It is the hot path: one call to the gate,
+    # then the app (see _bind).
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)  # lifespan and future types
+        try:
+            found = self._gate(scope)
+        except ApikeeError as error:
+            return await self._reject(self._response(error), scope, receive, send)
+        if found is None:  # lifespan and future types, open paths, the metrics path
+            await self._open(scope, receive, send)
             return
-        path = scope["path"]
-        if scope.get("root_path"):
-            path = route_path(scope)
-        if path in self._exact or (self._prefixed and self.rules.is_open(path)):
-            if path == self.metrics_path and kind == "http":
-                await self._serve_metrics(send)
-                return
-            await self.app(scope, receive, send)
-            return
-        key = None
-        authorization = None
-        header = self._header
-        for name, value in scope["headers"]:
-            if name == header:
-                # Optional whitespace never counts (h11 strips it, httptools does not), and a
-                # comma-joined value counts for its first element: see _http.first_value.
-                value = value.strip(b" \t")
-                if b"," in value:
-                    value = first_value(value)
-                if value:
-                    key = value
-                    break
-            elif name == b"authorization" and authorization is None:
-                if value.strip(b" \t"):  # the first non-empty one counts, as for the key
-                    authorization = value
-        if key is None and authorization is not None and self.bearer:
-            key = bearer_token(authorization)
-        if key is None:
+        if found is False:
             if self._usage is not None:
                 self._usage.missing()
             return await self._reject(self._missing, scope, receive, send)
-        claims = None
-        try:
-            claims = self._verify(key)
-            if self.scopes:
-                self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
-            entry = self._entry(claims)
-            if entry is not None:
-                extra = self._admit(entry, scope, path)
-                if extra is not None:
-                    send = _adding_headers(send, extra)
-        except ApikeeError as error:
-            if claims is not None and self._usage is not None:
-                self._usage.refused(error.code, claims)  # counted VALID, then refused
-            return await self._reject(self._response(error), scope, receive, send)
-        state = scope.get("state")
-        if state is None:
-            scope["state"] = state = {}
-        state["apikee"] = claims
-        scope["apikee"] = claims
-        if kind == "websocket":
-            await self.app(scope, receive, send)
-            return
+        if type(found) is tuple:
+            send = _adding_headers(send, found[1])
         try:
             await self.app(scope, receive, send)
         except ApikeeError as error:
             # Raised by the app before it answered (a require_scope dependency, a handler):
             # answer it like our own failures. If the response had already started, the
             # server refuses a second start message; the original error then propagates.
+            if scope["type"] == "websocket":
+                raise
             try:
                 await self._reject(self._response(error), scope, receive, send)
             except Exception:
                 raise error from None
+
+    async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request that needs no key: the metrics path is answered here, the rest goes on."""
+        if self.metrics_path is not None and scope["type"] == "http":
+            path = route_path(scope) if scope.get("root_path") else scope["path"]
+            if path == self.metrics_path:
+                await self._serve_metrics(send)
+                return
+        await self.app(scope, receive, send)
+
+    def _after(self, claims: Any, scope: Scope, path: str) -> list[tuple[bytes, bytes]] | None:
+        """The gate's last step for a verified key: the required scopes, then its policy
+        (allow list, limits); the extra response headers, or None. A refusal is counted."""
+        try:
+            if self.scopes:
+                self.apikee.check_scopes(claims, self.scopes, any_of=self.any_of)
+            entry = self._entry(claims)
+            if entry is None:
+                return None
+            return self._admit(entry, scope, path)
+        except ApikeeError as error:
+            if self._usage is not None:
+                self._usage.refused(error.code, claims)  # counted VALID, then refused
+            raise
 
     async def _serve_metrics(self, send: Send) -> None:
         """The Prometheus text of ``metrics_registry`` (asked for with ``metrics_path``)."""

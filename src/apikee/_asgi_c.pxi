@@ -1,0 +1,158 @@
+# Included by _core_c.pyx (one extension module): the ASGI middleware's per-request work, the
+# twin of _asgi_gate.py (and of _header.scan_headers): the header scan and the request gate.
+# Everything here is what the pure functions do, in C for the shapes servers send (a dict scope,
+# a list of 2-tuples of bytes); any other shape is handed to the pure twin whole, so results and
+# exceptions are its own.
+
+def has_policy_claims(claims):
+    """Whether ``claims`` (an :class:`ApikeeClaims`) carry a policy claim, ``rl`` or ``ip``
+    (docs/SPEC.md section 8): the integrations look a key's policy up only then, or when the
+    Apikee has limits of its own."""
+    if type(claims) is ApikeeClaims:
+        return (<ApikeeClaims>claims)._policed
+    wire = claims.to_dict()
+    return _K_RL in wire or _K_IP in wire
+
+
+cdef inline bint _blank(const unsigned char *s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if s[i] != c' ' and s[i] != c'\t':
+            return False
+    return True
+
+
+def scan_headers(headers, name):
+    """One pass over ASGI ``headers`` (an iterable of ``(name, value)`` byte pairs):
+    ``(key, authorization)``. ``key``: the :func:`first_value` of the first header ``name``
+    that has one (the scan stops there); ``authorization``: the raw value of the first
+    ``authorization`` header before it that is not blank, else None. Names compare exactly
+    (ASGI servers send them lower-cased)."""
+    return _scan(headers, name)
+
+
+cdef tuple _scan(object headers, object name):
+    # In C for what servers send (a list of 2-tuples of bytes); anything else, from the start,
+    # by the pure function (_header.py, the definition), so results and errors are its own.
+    if type(headers) is not list or type(name) is not bytes:
+        return _scan_headers_py(headers, name)
+    cdef Py_ssize_t wanted = PyBytes_GET_SIZE(name), size, i
+    cdef const char *target = PyBytes_AS_STRING(name)
+    cdef const unsigned char *raw
+    authorization = None
+    for i in range(len(<list>headers)):
+        item = (<list>headers)[i]
+        if type(item) is not tuple or len(<tuple>item) != 2:
+            return _scan_headers_py(headers, name)
+        item_name = (<tuple>item)[0]
+        value = (<tuple>item)[1]
+        if type(item_name) is not bytes or type(value) is not bytes:
+            return _scan_headers_py(headers, name)
+        size = PyBytes_GET_SIZE(item_name)
+        if size == wanted and memcmp(PyBytes_AS_STRING(item_name), target, size) == 0:
+            raw = <const unsigned char *>PyBytes_AS_STRING(value)
+            size = PyBytes_GET_SIZE(value)
+            if (
+                size > 0 and raw[0] != c' ' and raw[0] != c'\t' and raw[size - 1] != c' '
+                and raw[size - 1] != c'\t' and memchr(raw, c',', size) == NULL
+            ):
+                return value, authorization  # first_value() of it is itself
+            value = first_value(value)
+            if value:
+                return value, authorization
+        elif (
+            authorization is None and size == 13
+            and memcmp(PyBytes_AS_STRING(item_name), b"authorization", 13) == 0
+            and not _blank(<const unsigned char *>PyBytes_AS_STRING(value),
+                           PyBytes_GET_SIZE(value))
+        ):
+            authorization = value
+    return None, authorization
+
+
+# ── the request gate ───────────────────────────────────────────────────────────────────────
+
+cdef str _S_TYPE = "type", _S_PATH = "path", _S_ROOT = "root_path", _S_HEADERS = "headers"
+cdef str _S_STATE = "state", _S_APIKEE = "apikee", _S_HTTP = "http", _S_WEBSOCKET = "websocket"
+
+
+cdef class AsgiGate:
+    """The per-request key check of :class:`apikee.asgi.ApikeeMiddleware`, bound once.
+
+    ``AsgiGate(header, exact, prefix_open, bearer, verify, after, always)``: ``header`` is the
+    key header's name (lower-case bytes); ``exact`` the open paths (a frozenset);
+    ``prefix_open`` None or a callable telling whether a path is open by prefix; ``bearer``:
+    also read ``Authorization: Bearer``; ``verify(key)`` returns the claims;
+    ``after(claims, scope, path)`` is the scopes and policy step (it returns extra response
+    headers or None, and raises ApikeeError to refuse), called when ``always`` is true or the
+    claims carry a policy claim.
+    """
+
+    cdef bytes _header
+    cdef frozenset _exact
+    cdef object _prefix_open
+    cdef bint _bearer
+    cdef object _verify
+    cdef object _after
+    cdef bint _always
+    cdef object _pure  # the same gate in Python, for scopes of another shape
+
+    def __init__(self, header, exact, prefix_open, bearer, verify, after, always):
+        self._pure = _PureAsgiGate(header, exact, prefix_open, bearer, verify, after, always)
+        self._header = header
+        self._exact = exact
+        self._prefix_open = prefix_open
+        self._bearer = bool(bearer)
+        self._verify = verify
+        self._after = after
+        self._always = bool(always)
+
+    def check(self, scope):
+        """One request: None when it needs no key (not http/websocket, or an open path), False
+        when it carries none, else its verified claims (also stored in
+        ``scope["state"]["apikee"]`` and ``scope["apikee"]``), or ``(claims, headers)`` when
+        the ``after`` step added response headers; an ApikeeError when the key is refused."""
+        if type(scope) is not dict:
+            return self._pure.check(scope)
+        cdef PyObject *kind = PyDict_GetItem(scope, _S_TYPE)
+        cdef PyObject *found
+        if kind == NULL:
+            return self._pure.check(scope)  # its KeyError
+        if kind != <PyObject *>_S_HTTP and kind != <PyObject *>_S_WEBSOCKET:
+            if not (<object>kind == _S_HTTP or <object>kind == _S_WEBSOCKET):
+                return None
+        found = PyDict_GetItem(scope, _S_PATH)
+        if found == NULL:
+            return self._pure.check(scope)
+        path = <object>found
+        found = PyDict_GetItem(scope, _S_ROOT)
+        if found != NULL and <object>found:
+            path = route_path(scope)
+        if path in self._exact or (self._prefix_open is not None and self._prefix_open(path)):
+            return None
+        found = PyDict_GetItem(scope, _S_HEADERS)
+        if found == NULL:
+            return self._pure.check(scope)
+        key, authorization = _scan(<object>found, self._header)
+        if key is None:
+            if authorization is None or not self._bearer:
+                return False
+            key = bearer_token(authorization)
+            if key is None:
+                return False
+        claims = self._verify(key)
+        extra = None
+        if self._always or (
+            (<ApikeeClaims>claims)._policed if type(claims) is ApikeeClaims
+            else has_policy_claims(claims)
+        ):
+            extra = self._after(claims, scope, path)
+        found = PyDict_GetItem(scope, _S_STATE)
+        if found == NULL or <object>found is None:
+            state = {}
+            scope[_S_STATE] = state
+        else:
+            state = <object>found
+        state[_S_APIKEE] = claims
+        scope[_S_APIKEE] = claims
+        return claims if extra is None else (claims, extra)
