@@ -109,6 +109,13 @@ OPERATIONS: tuple[Operation, ...] = (
     *(Operation(f"b62decode-{n}", f"b62decode {n} B", _OURS_AND_REF) for n in CODEC_SIZES),
     Operation("claims-fields", "claims: id, tenant, scopes, environment", _OURS_AND_REF),
     Operation("claims-derived", "claims: meta['plan'], expires_at", _OURS_AND_REF),
+    # Measured by bench_middleware.own_work (an event loop, not timeit): see compare.py.
+    Operation(
+        "asgi-rest",
+        "ASGI middleware's own work per request (minus verify)",
+        ("native",),
+        family="asgi",
+    ),
 )
 OPERATION_BY_SLUG = {op.slug: op for op in OPERATIONS}
 

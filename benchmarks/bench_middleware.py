@@ -184,6 +184,33 @@ def time_rows(rows: list[Row], count: int, repeat: int) -> dict[Any, float]:
     return {name: median(values) for name, values in runs.items()}
 
 
+def own_work(impl: str = "native", count: int = REQUESTS, repeat: int = REPEAT) -> dict[str, float]:
+    """The middleware's own work per request on the typical key, for ``compare.py --check``:
+    seconds per request with no middleware, with ``ApikeeMiddleware`` on ``impl``, and of the
+    verify call alone, each the minimum of ``repeat`` interleaved batches (as compare.py takes
+    the minimum of its repeats); ``"rest"`` = middleware - baseline - verify."""
+    rows = [r for r in build_rows()[0] if r.name in ("no middleware", f"ApikeeMiddleware ({impl})")]
+    if len(rows) != 2:
+        raise RuntimeError(f"ApikeeMiddleware ({impl}) cannot run here")
+    for row in rows:
+        check(row)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        runs = asyncio.run(_time_rows(rows, count, repeat))
+    finally:
+        if enabled:
+            gc.enable()
+    base, middleware = (min(runs[row.name]) for row in rows)
+    verify = min(runs[("verify", rows[1].name)])
+    return {
+        "baseline": base,
+        "middleware": middleware,
+        "verify": verify,
+        "rest": middleware - base - verify,
+    }
+
+
 # ── the rows ───────────────────────────────────────────────────────────────────────────────
 
 
