@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import platform
@@ -58,6 +59,7 @@ PEER_INSTALL = {
     "itsdangerous": "pip install PyJWT itsdangerous",
 }
 CODEC_SIZES = (32, 129, 1024)
+DISTINCT_KEYS = 4096
 HUGE_LENGTH = 1 << 20  # the "1 MB string"
 DEFAULT_MAX_KEY_LENGTH = 2048  # Apikee's default limit (apikee._wire.DEFAULT_MAX_KEY_LENGTH)
 
@@ -90,6 +92,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("verify-3", "verify, 3 secrets (match last)", _OURS_AND_REF, family="verify"),
     Operation(
         "verify-core", "verify typical key, Verifier only", APIKEE_IMPLEMENTATIONS, family="verify"
+    ),
+    # The same key again and again is what a client sends (and what "verify" times); this row
+    # is the cold case: each call a key not seen in the last DISTINCT_KEYS - 1 calls, so no
+    # per-payload reuse of the native reader applies (docs/SPEC.md section 2 is unchanged).
+    Operation(
+        "verify-distinct",
+        f"verify, {DISTINCT_KEYS} distinct keys in turn",
+        _OURS_AND_REF,
+        family="verify",
     ),
     Operation("reject-forged", "reject forged signature", _ALL),
     Operation("reject-garbage", "reject garbage", _ALL),
@@ -221,6 +232,17 @@ def create_key(
             return key
 
 
+def distinct_keys(count: int, secret: str = SECRET) -> list[str]:
+    """``count`` typical keys (distinct ids, same claims otherwise), all valid for 0.1.2 too."""
+    issuer = _apikee([secret])
+    keys: list[str] = []
+    while len(keys) < count:
+        key = issuer.create(TENANT, scopes=SCOPES, expires_in=EXPIRES_IN, meta=META)
+        if _signature_is_full(key):
+            keys.append(key)
+    return keys
+
+
 def forge(key: str, secret: str = FORGER_SECRET) -> str:
     """The same payload with a well-formed signature made with a secret nobody holds."""
     from apikee import b62decode, b62encode
@@ -289,6 +311,7 @@ class Workload:
 
     key: str  # the typical key, signed with SECRET
     key_rotated: str  # the same claims signed with OLDEST_SECRET (last of three)
+    distinct: list[str]  # DISTINCT_KEYS typical keys of distinct ids (and one tenant)
     forged: str
     forged_max: str  # a forged key of the longest length the default limit lets through
     garbage: str
@@ -322,6 +345,7 @@ def workload() -> Workload:
     return Workload(
         key=key,
         key_rotated=create_key(OLDEST_SECRET),
+        distinct=distinct_keys(DISTINCT_KEYS),
         forged=forge(key),
         forged_max=forge(longest_key()),
         garbage=garbage,
@@ -429,6 +453,9 @@ def _apikee_case(op: Operation, impl: str, backend: Any) -> Case:
         rotating = _apikee(secrets, impl)
         ns.update(verify=rotating.verify, key=w.key_rotated)
         return Case(op, impl, "verify(key)", ns, verifies(rotating.verify, w.key_rotated))
+    if slug == "verify-distinct":
+        ns.update(next_key=itertools.cycle(w.distinct).__next__)
+        return Case(op, impl, "verify(next_key())", ns, verifies(one.verify, w.distinct[1]))
     if slug == "verify-core":
         verifier = backend.Verifier([SECRET.encode()], 8192, 0)
         ns.update(verify=verifier.verify, key=w.key)
@@ -505,6 +532,11 @@ def _reference_case(op: Operation, ref: Any) -> Case:
     if slug == "verify":
         ns["key"] = w.key
         return Case(op, "apikee-0.1.2", "verify(key)", ns, verifies(one.verify, w.key))
+    if slug == "verify-distinct":
+        ns.update(next_key=itertools.cycle(w.distinct).__next__)
+        return Case(
+            op, "apikee-0.1.2", "verify(next_key())", ns, verifies(one.verify, w.distinct[1])
+        )
     if slug == "verify-3":
         rotating = ref.Apikee(secrets=[SECRET, OLD_SECRET, OLDEST_SECRET])
         ns.update(verify=rotating.verify, key=w.key_rotated)

@@ -162,3 +162,60 @@ def test_uninitialised_claims_object_says_so() -> None:
     claims = native.ApikeeClaims.__new__(native.ApikeeClaims)
     with pytest.raises(TypeError, match="never initialised"):
         claims.to_dict()
+
+
+def _claims_view(claims) -> tuple:
+    return (
+        claims.id,
+        claims.tenant,
+        claims.scopes,
+        claims.environment,
+        claims.exp,
+        claims.nbf,
+        claims.iat,
+        claims.meta,
+        claims.to_dict(),
+        claims.raw_key,
+        claims.verified,
+    )
+
+
+def test_payloads_parsed_before_give_the_same_claims() -> None:
+    """The parsed-payload table: hits, collisions (more keys than slots), long payloads."""
+    native, pure = load_backend("native"), load_backend("pure")
+    secret = SECRET.encode()
+    verifiers = native.Verifier([secret]), pure.Verifier([secret])
+    payloads = [
+        _payload(id=f"k{i}", tid=f"t{i % 3}", scp=["a", f"b{i}"], nbf=i, exp=10**9 + i)
+        for i in range(300)
+    ] + [
+        _payload(tid="long", scp=["x" * 40] * 5, meta={"pad": "y" * 100}),  # > 192 bytes
+        _payload(tid="p", rl=[[5, 60]]),
+        _payload(),
+    ]
+    keys = [signed_key(native, payload) for payload in payloads]
+    for _round in range(3):
+        for key in keys:
+            first, second = (v.verify(key, now=10.0**9 - 1) for v in verifiers)
+            assert _claims_view(first) == _claims_view(second)
+            assert native.has_policy_claims(first) == pure.has_policy_claims(second)
+
+
+def test_a_parsed_payload_is_still_checked_every_time() -> None:
+    """A hit skips the parse only: the time window and the later checks still run."""
+    native = load_backend("native")
+    verifier = native.Verifier([SECRET.encode()])
+    key = signed_key(native, _payload(tid="t", exp=100, nbf=50))
+    assert verifier.verify(key, now=60).tenant == "t"
+    for now, code in ((101, ErrorCode.EXPIRED), (49, ErrorCode.NOT_YET_VALID)):
+        with pytest.raises(ApikeeError) as caught:
+            verifier.verify(key, now=now)
+        assert caught.value.code == code
+    verifier.set_revocations(frozenset(), {"t": 10.0**12})
+    with pytest.raises(ApikeeError) as caught:
+        verifier.verify(key, now=60)
+    assert caught.value.code == ErrorCode.REVOKED
+    other = native.Verifier([b"another secret of 32 bytes......"])
+    with pytest.raises(ApikeeError) as caught:
+        other.verify(key, now=60)  # the table is never consulted before the MAC
+    assert caught.value.code == ErrorCode.INVALID_SIGNATURE

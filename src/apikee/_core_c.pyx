@@ -20,6 +20,7 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.dict cimport PyDict_GetItem
+from cpython.sequence cimport PySequence_List
 from cpython.set cimport PySet_Contains
 from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
@@ -575,8 +576,13 @@ cdef class Verifier:
                     self._states, self._count, &payload_size)
             if outcome >= 0:
                 return outcome
-            # 7-8: parse and type-check the now authenticated payload.
-            claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
+            # 7-8: parse and type-check the now authenticated payload (or take the values it
+            # gave the last time it was seen: _parsed_claims).
+            claims = _parsed_claims(payload, payload_size, sig_raw, sig_size)
+            if claims is None:
+                claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
+                if claims is not _BAIL:
+                    _remember_parsed(<ApikeeClaims>claims, payload, payload_size, sig_raw, sig_size)
             if claims is _BAIL:  # anything unusual: exactly what the pure implementation does
                 claims = _build_claims(
                     _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)),
