@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import array
+import random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support import case_id
 
-from apikee._wire import ALPHABET
+from apikee import ApikeeError
+from apikee._core import load_backend
+from apikee._errors import MSG_BAD_CHAR, ErrorCode
+from apikee._wire import ALPHABET, PREFIX
 
 
 def wire_encode(data: bytes) -> str:
@@ -85,6 +89,101 @@ def test_decode_at_every_boundary_length(core, length: int) -> None:
         for ch in text:
             value = value * 62 + ALPHABET.index(ch)
         assert core.b62decode(text) == value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+
+# The compiled decoder at every length up to 600 digits: _b62.h converts 10-digit chunks, from 16
+# digits on 16 bytes at a time (SSE2 on x86-64: loads from the chunk, or for the last full chunks
+# from 6 bytes before it, and the last n % 10 digits from the final 16 bytes), and sweeps two rows
+# of chunks at a time, so every length mod 10, mod 20 and near 16 is an alignment of its own.
+# The reference is Python's int, one digit at a time; the C decoder sees the digits after the
+# leading zeros (one zero byte each), so the cases with a non-zero first digit test it at full
+# length. Build with CFLAGS=-DAPIKEE_B62_NO_INT128 (32-bit limbs) or -DAPIKEE_B62_NO_SIMD (no
+# SSE2) to run the other variants of _b62.h.
+
+_DIGIT_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+_EVERY_LENGTH = range(1, 601)
+
+
+def reference_decode(text: str) -> bytes:
+    digits = text.lstrip("0")
+    value = 0
+    for ch in digits:
+        value = value * 62 + _DIGIT_VALUE[ch]
+    size = (value.bit_length() + 7) // 8
+    return b"\x00" * (len(text) - len(digits)) + value.to_bytes(size, "big")
+
+
+@pytest.fixture(scope="module")
+def native():
+    return load_backend("native")
+
+
+def _positions(rng: random.Random, length: int) -> list[int]:
+    """Every position of a short text; of a long one the first 12, the last 24 and 6 others."""
+    chosen = set(range(min(length, 12))) | set(range(max(0, length - 24), length))
+    return sorted(chosen | set(rng.sample(range(length), min(length, 6))))
+
+
+@pytest.mark.native
+def test_native_decode_of_every_length_up_to_600(native) -> None:
+    rng = random.Random(600)
+    for length in _EVERY_LENGTH:
+        texts = [
+            "z" * length,  # the largest value of the length
+            "1" + "0" * (length - 1),  # 62**(length - 1)
+            *(
+                rng.choice(ALPHABET[1:]) + "".join(rng.choices(ALPHABET, k=length - 1))
+                for _ in range(3)
+            ),
+        ]
+        for p in _positions(rng, length):
+            digit = rng.choice(ALPHABET[1:])
+            texts.append("0" * p + digit + "0" * (length - 1 - p))  # one non-zero digit
+            if p:  # the same digit at full length: every digit position of the chunks
+                texts.append("1" + "0" * (p - 1) + digit + "0" * (length - 1 - p))
+        for text in texts:
+            assert native.b62decode(text) == reference_decode(text), (length, text)
+
+
+# Bytes outside the alphabet next to its ranges, and with the top bit set (signed in a vector
+# lane): 0xB0, 0xC1 and 0xE1 are '0', 'A' and 'a' plus 0x80.
+_FOREIGN_BYTES = [bytes([byte]) for byte in b"/:@[`{ \x00\x7f\x80\xb0\xc1\xe1\xff"]
+_FOREIGN_LENGTHS = [*range(1, 45), 59, 60, 61, 175, 176, 184, 400, 1029, 1030, 1031, 2000]
+
+
+@pytest.mark.native
+@pytest.mark.parametrize("length", _FOREIGN_LENGTHS)
+def test_native_verify_finds_a_foreign_byte_at_every_position(native, length: int) -> None:
+    """The checked decoder of Verifier.verify (both fields; b62decode validates first): one byte
+    outside the alphabet anywhere is a DECODE_ERROR, exactly as in the pure twin."""
+    pure = load_backend("pure")
+    rng = random.Random(length)
+    payload = (rng.choice(ALPHABET[1:]) + "".join(rng.choices(ALPHABET, k=length - 1))).encode()
+    signature = pure.b62encode(bytes([rng.randrange(1, 256)]) + rng.randbytes(31)).encode()
+    verifiers = [m.Verifier([b"secret"], max_key_length=4096) for m in (native, pure)]
+
+    def outcomes(key: bytes) -> list:
+        answers = []
+        for verifier in verifiers:
+            try:
+                verifier.verify(key)
+            except ApikeeError as exc:
+                answers.append((exc.code, exc.message))
+            else:  # pragma: no cover - random digits are never signed
+                answers.append(("ok",))
+        return answers
+
+    clean = outcomes(PREFIX.encode() + payload + b"." + signature)
+    assert clean[0] == clean[1] and clean[0][0] != ErrorCode.DECODE_ERROR
+    for field in (payload, signature):
+        for p in _positions(rng, len(field)):
+            for foreign in _FOREIGN_BYTES:
+                spoiled = field[:p] + foreign + field[p + 1 :]
+                if field is payload:
+                    key = PREFIX.encode() + spoiled + b"." + signature
+                else:
+                    key = PREFIX.encode() + payload + b"." + spoiled
+                assert outcomes(key) == [(ErrorCode.DECODE_ERROR, MSG_BAD_CHAR)] * 2, (p, foreign)
 
 
 @pytest.mark.parametrize(
