@@ -6,13 +6,15 @@ import hashlib
 import hmac
 import inspect
 import os
+import random
 import subprocess
 import sys
 
 import pytest
 
 import apikee
-from apikee import _core
+from apikee import ApikeeError, _core
+from apikee._wire import PREFIX
 
 pytestmark = pytest.mark.native
 
@@ -63,6 +65,55 @@ def test_hmac_matches_stdlib(native, sha_backend, key_length: int) -> None:
     for length in (0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000):
         payload = os.urandom(length)
         assert signer.sign(payload) == hmac.new(secret, payload, hashlib.sha256).digest()
+
+
+def test_hmac_matches_stdlib_for_every_length(native, sha_backend) -> None:
+    secret = os.urandom(32)
+    signer = native.Verifier([secret])
+    data = os.urandom(300)
+    for length in range(301):
+        payload = data[:length]
+        assert signer.sign(payload) == hmac.new(secret, payload, hashlib.sha256).digest()
+
+
+def _authenticates(verifier, native, payload: bytes, signature: bytes) -> bool:
+    """Whether ``verifier`` accepts the MAC of a key (``signature``, 32 bytes) for ``payload``:
+    step 6 passed when verify() fails with anything but INVALID_SIGNATURE (the payload itself
+    is random bytes, rarely valid claims) or succeeds."""
+    key = PREFIX + native.b62encode(payload) + "." + native.b62encode(signature.lstrip(b"\0"))
+    try:
+        verifier.verify(key, now=1_800_000_000)
+    except ApikeeError as exc:
+        return exc.code != "INVALID_SIGNATURE"
+    return True
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+def test_verify_tries_every_secret(native, sha_backend, count: int) -> None:
+    """The multi-secret MAC check (lanes side by side with SHA-NI) agrees with
+    hmac.compare_digest, whichever secret signed (each position) or none did."""
+    rng = random.Random(count)
+    # short, block-sized and hashed (longer than 64 bytes) secrets side by side
+    secrets = [rng.randbytes(rng.choice([1, 20, 32, 64, 65, 100])) for _ in range(count)]
+    stranger = rng.randbytes(32)
+    verifier = native.Verifier(secrets)
+    for length in range(1, 301):  # an empty payload never reaches step 6 (step 4 rejects it)
+        payload = bytes([rng.randrange(1, 256)]) + rng.randbytes(length - 1)  # canonical
+        for signer in [*secrets, stranger]:
+            signature = hmac.new(signer, payload, hashlib.sha256).digest()
+            expected = any(
+                hmac.compare_digest(hmac.new(s, payload, hashlib.sha256).digest(), signature)
+                for s in secrets
+            )
+            assert expected == (signer is not stranger)
+            assert _authenticates(verifier, native, payload, signature) == expected, (
+                length,
+                secrets.index(signer) if expected else None,
+            )
+        # one flipped bit of a genuine signature matches no secret
+        signature = bytearray(hmac.new(secrets[-1], payload, hashlib.sha256).digest())
+        signature[rng.randrange(32)] ^= 1 << rng.randrange(8)
+        assert not _authenticates(verifier, native, payload, bytes(signature))
 
 
 def test_default_import_is_native() -> None:
