@@ -219,3 +219,23 @@ def test_a_parsed_payload_is_still_checked_every_time() -> None:
     with pytest.raises(ApikeeError) as caught:
         other.verify(key, now=60)  # the table is never consulted before the MAC
     assert caught.value.code == ErrorCode.INVALID_SIGNATURE
+
+
+def test_raw_key_is_always_the_key_given() -> None:
+    """The table keeps a key's str for the next bytes key: only when every character is equal."""
+    native = load_backend("native")
+    old, new = b"o" * 32, b"n" * 32
+    verifier = native.Verifier([new, old])
+    payload = _payload(id="same", tid="t")
+    by_new = signed_key(native, payload, secret=new.decode())
+    by_old = signed_key(native, payload, secret=old.decode())
+    assert by_new != by_old  # one payload, two signatures: the same slot, two keys
+
+    class Text(str):
+        pass
+
+    for _round in range(3):
+        for key in (by_new, by_old):
+            for given in (key, key.encode("ascii"), Text(key)):
+                claims = verifier.verify(given)
+                assert claims.raw_key == key and type(claims.raw_key) is str

@@ -464,15 +464,15 @@ cdef class Verifier:
             data = <const unsigned char *>PyUnicode_DATA(key)
         else:
             data = <const unsigned char *>PyBytes_AS_STRING(key)
-        claims = self._verify_ascii(data, n, now)
+        claims = self._verify_ascii(data, n, now, key)
         if type(claims) is int:
             raise ApikeeError(*_FAILURES[<int>claims])
         # The raw key: an exact str equal to the input (bytes are read as latin-1, one char each).
+        # A bytes key seen before may have it already (from the parsed-payloads table).
         if is_text:
-            raw_key = key if type(key) is str else str.__str__(key)
-        else:
-            raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
-        (<ApikeeClaims>claims).raw_key = raw_key
+            (<ApikeeClaims>claims).raw_key = key if type(key) is str else str.__str__(key)
+        elif (<ApikeeClaims>claims).raw_key is None:
+            (<ApikeeClaims>claims).raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order
         # (section 2, step 10).
         with cython.critical_section(self):  # the snapshot set_revocations() installed, whole
@@ -500,7 +500,9 @@ cdef class Verifier:
             self._policy(claims)
         return claims
 
-    cdef object _verify_ascii(self, const unsigned char *data, Py_ssize_t n, object now):
+    cdef object _verify_ascii(
+        self, const unsigned char *data, Py_ssize_t n, object now, object key
+    ):
         cdef const unsigned char *body
         cdef const unsigned char *dot
         cdef const unsigned char *signature_digits
@@ -578,11 +580,13 @@ cdef class Verifier:
                 return outcome
             # 7-8: parse and type-check the now authenticated payload (or take the values it
             # gave the last time it was seen: _parsed_claims).
-            claims = _parsed_claims(payload, payload_size, sig_raw, sig_size)
+            claims = _parsed_claims(payload, payload_size, sig_raw, sig_size, data, n)
             if claims is None:
                 claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
                 if claims is not _BAIL:
-                    _remember_parsed(<ApikeeClaims>claims, payload, payload_size, sig_raw, sig_size)
+                    _remember_parsed(
+                        <ApikeeClaims>claims, payload, payload_size, sig_raw, sig_size, data, n, key
+                    )
             if claims is _BAIL:  # anything unusual: exactly what the pure implementation does
                 claims = _build_claims(
                     _load_general(PyBytes_FromStringAndSize(<const char *>payload, payload_size)),

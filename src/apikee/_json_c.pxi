@@ -617,6 +617,7 @@ cdef struct _Parsed:
     double exp_seconds
     double nbf_seconds
     bint policed
+    PyObject *raw_key  # an exact str of the whole key these values came from
     unsigned char payload[PARSED_LONGEST]
 
 cdef _Parsed _parsed[PARSED_SLOTS]
@@ -633,9 +634,20 @@ cdef inline void _put(PyObject **field, object value) noexcept:
     Py_XDECREF(old)
 
 
+cdef inline bint _same_key(
+    const unsigned char *a, const unsigned char *b, Py_ssize_t n
+) noexcept nogil:
+    """a[0:n] == b[0:n], in time that depends only on n (both are keys that verified)."""
+    cdef unsigned char diff = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
 cdef void _remember_parsed(
     ApikeeClaims claims, const unsigned char *payload, Py_ssize_t size,
-    const unsigned char *sig, size_t sig_size,
+    const unsigned char *sig, size_t sig_size, const unsigned char *data, Py_ssize_t n, object key,
 ) except *:
     if not APIKEE_STR_CACHE or size > PARSED_LONGEST:
         return
@@ -652,12 +664,17 @@ cdef void _remember_parsed(
     entry.exp_seconds = claims._exp_seconds
     entry.nbf_seconds = claims._nbf_seconds
     entry.policed = claims._policed
+    # The key as a str, so that the next verification of the same key given as bytes (what the
+    # ASGI middleware passes) need not decode it again.
+    _put(&entry.raw_key, key if type(key) is str else PyUnicode_DecodeLatin1(
+        <const char *>data, n, NULL))
     memcpy(entry.payload, payload, size)
     entry.size = size
 
 
 cdef object _parsed_claims(
     const unsigned char *payload, Py_ssize_t size, const unsigned char *sig, size_t sig_size,
+    const unsigned char *data, Py_ssize_t n,
 ):
     """The claims of an authenticated payload parsed before, or None."""
     if not APIKEE_STR_CACHE:
@@ -678,4 +695,12 @@ cdef object _parsed_claims(
     obj._policed = entry.policed
     obj._from_key = True
     obj.verified = True
+    # The same payload with the same signature is the same key (the encoding is canonical);
+    # its str is reused only when every character is equal.
+    cdef PyObject *raw = entry.raw_key
+    if (
+        raw != NULL and PyUnicode_GET_LENGTH(<object>raw) == n
+        and _same_key(<const unsigned char *>PyUnicode_DATA(<object>raw), data, n)
+    ):
+        obj.raw_key = <object>raw
     return obj
