@@ -239,3 +239,21 @@ def test_raw_key_is_always_the_key_given() -> None:
             for given in (key, key.encode("ascii"), Text(key)):
                 claims = verifier.verify(given)
                 assert claims.raw_key == key and type(claims.raw_key) is str
+
+
+@pytest.mark.parametrize("with_id", [True, False])
+def test_fingerprint_revocation_in_both_twins(core, with_id: bool) -> None:
+    """The compiled twin hashes the key itself (its own SHA-256): the same fingerprints."""
+    from apikee import hash_key
+
+    claims = {"tid": "t", **({"id": "some-id"} if with_id else {})}
+    keys = [signed_key(core, _payload(**claims, n=i)) for i in range(20)]
+    for key in keys:
+        verifier = core.Verifier([SECRET.encode()])
+        verifier.verify(key)  # nothing revoked
+        verifier.set_revocations(frozenset({hash_key(key), "x" * 64}), {})
+        with pytest.raises(ApikeeError) as caught:
+            verifier.verify(key)
+        assert caught.value.code == ErrorCode.REVOKED
+        verifier.set_revocations(frozenset({"0" * 64}), {})
+        assert verifier.verify(key).tenant == "t"

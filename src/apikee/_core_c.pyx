@@ -616,18 +616,36 @@ cdef class Verifier:
 cdef bint _revoked_by_snapshot(
     ApikeeClaims claims, object ids, object tenants, bint fingerprints
 ) except -1:
-    # The common case in C: a key id looked up in the frozenset, the tenant in the dict.
-    # A key without an id, a snapshot holding fingerprints (the key's SHA-256) or a key of a
-    # revoked tenant (its issue time) goes to the shared Python check, which is the
-    # definition (_revoked.py).
+    # revoked_by_snapshot (_revoked.py, the definition) with its look-ups in C: the key id in
+    # the frozenset, the key's fingerprint (a SHA-256 by this module's C code, only while the
+    # snapshot holds a fingerprint or for a key without an id), the tenant in the dict. A key
+    # of a revoked tenant (its issue time) goes to the shared Python check.
+    key_id = claims.id
     if ids is not None:
-        if not claims.id or fingerprints:
-            return revoked_by_snapshot(claims, ids, tenants, fingerprints)
-        if PySet_Contains(ids, claims.id):
+        if key_id and PySet_Contains(ids, key_id):
             return True
+        if fingerprints or not key_id:
+            if not PyUnicode_IS_ASCII(claims.raw_key):  # (a verified key always is)
+                return revoked_by_snapshot(claims, ids, tenants, fingerprints)
+            if PySet_Contains(ids, _fingerprint(claims.raw_key)):
+                return True
     if tenants is not None and PyDict_GetItem(<dict>tenants, claims.tenant) != NULL:
         return revoked_by_snapshot(claims, None, tenants)
     return False
+
+
+cdef str _fingerprint(str raw_key):
+    """hash_key(raw_key) for an ASCII key: the lowercase hex SHA-256 of its bytes."""
+    cdef unsigned char digest[32]
+    cdef Py_ssize_t i
+    apikee_sha256(<const unsigned char *>PyUnicode_DATA(raw_key),
+                  <size_t>PyUnicode_GET_LENGTH(raw_key), digest)
+    text = PyUnicode_New(64, 127)
+    cdef char *out = <char *>PyUnicode_DATA(text)
+    for i in range(32):
+        out[2 * i] = b"0123456789abcdef"[digest[i] >> 4]
+        out[2 * i + 1] = b"0123456789abcdef"[digest[i] & 15]
+    return text
 
 
 cdef _reject_non_ascii(str key):
