@@ -360,6 +360,7 @@ def format_markdown(rows: list[list[str]]) -> str:
 
 SUMMARY_OPERATIONS = (
     "verify",
+    "verify-distinct",
     "verify-3",
     "reject-forged",
     "reject-garbage",
