@@ -188,3 +188,33 @@ def test_twins_have_the_same_public_names_and_docstrings(native) -> None:
                 assert _prose(getattr(left, member).__doc__) == _prose(
                     getattr(right, member).__doc__
                 ), (name, member)
+
+
+@pytest.mark.parametrize("accelerated", [True, False])
+def test_b62_digit_loops_agree(native, accelerated: bool) -> None:
+    """The SSE2 digit loop and the portable one decode alike (the switch tests use)."""
+    import random
+
+    pure = _core.load_backend("pure")
+    rng = random.Random(62)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    native._select_b62(accelerated)
+    try:
+        for length in range(1, 400):
+            text = rng.choice(alphabet[1:]) + "".join(rng.choices(alphabet, k=length - 1))
+            assert native.b62decode(text) == pure.b62decode(text)
+    finally:
+        native._select_b62(True)
+
+
+def test_portable_c_switch_selects_the_portable_code() -> None:
+    code = "from apikee import _core_c as m; print(m._sha256_backend(), m._b62_backend())"
+    for value, expected in (("1", "portable portable"), ("0", None)):
+        env = {**os.environ, "APIKEE_PORTABLE_C": value}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        if expected is None:
+            assert out[0] in {"sha-ni", "portable"} and out[1] in {"sse2", "portable"}
+        else:
+            assert " ".join(out) == expected

@@ -260,10 +260,25 @@ static size_t apikee_b62_to_limbs_sse2(const unsigned char *s, size_t n, apikee_
  * scanning (column sums over precomputed 62**(10j), every product independent of the others)
  * measured slower, 103 against 90 ns on the same chunks, since it needs more products (161
  * against 145 for 175 digits) and cannot issue them faster. */
+/* 1: the SSE2 digit loop where it is compiled in; 0 (apikee_b62_select, the APIKEE_PORTABLE_C
+ * switch and the tests): the portable loop. Written only at import or by the test hook. */
+static int apikee_b62_simd = 1;
+static const char *apikee_b62_backend_name = "portable";
+
+static void apikee_b62_select(int allow_simd) {
+#ifdef APIKEE_B62_SSE2
+    apikee_b62_simd = allow_simd ? 1 : 0;
+    apikee_b62_backend_name = allow_simd ? "sse2" : "portable";
+#else
+    (void)allow_simd;
+    apikee_b62_simd = 0;
+#endif
+}
+
 static size_t apikee_b62_to_limbs_checked(const unsigned char *s, size_t n, apikee_limb *limbs,
                                           unsigned char *bad) {
 #ifdef APIKEE_B62_SSE2
-    if (n >= 16) return apikee_b62_to_limbs_sse2(s, n, limbs, bad);
+    if (apikee_b62_simd && n >= 16) return apikee_b62_to_limbs_sse2(s, n, limbs, bad);
 #endif
     return apikee_b62_to_limbs_scalar(s, n, limbs, bad);
 }

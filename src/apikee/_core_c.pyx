@@ -46,6 +46,7 @@ from ._options import checked_now, checked_revocations, verifier_options
 from ._revoked import issued_at, revoked_by_snapshot
 from ._payload import MAX_DEPTH, load_payload as _load_general
 from ._scopes import require_scopes, scopes_satisfied
+from ._switch import portable_c
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
@@ -81,6 +82,8 @@ cdef extern from "_b62.h":
     const char *apikee_b62_alphabet
     ctypedef unsigned long long apikee_limb
     void apikee_b62_init()
+    void apikee_b62_select(int allow_simd)
+    const char *apikee_b62_backend_name
     int apikee_b62_valid(const unsigned char *s, size_t n) nogil
     size_t apikee_b62_to_limbs_checked(const unsigned char *s, size_t n, apikee_limb *limbs,
                                        unsigned char *bad) nogil
@@ -93,7 +96,10 @@ cdef extern from "_b62.h":
     int APIKEE_LIMB_BYTES
 
 apikee_b62_init()
-apikee_sha256_select(1)
+# APIKEE_PORTABLE_C=1: the portable C code only (tests run the whole suite so, in .ci/run).
+_portable = portable_c()
+apikee_b62_select(0 if _portable else 1)
+apikee_sha256_select(0 if _portable else 1)
 
 __all__ = [
     "b62encode", "b62decode", "constant_time_compare", "has_policy_claims", "scan_headers",
@@ -684,6 +690,17 @@ def _sha256_for_tests(data):
 def _sha256_backend():
     """``"sha-ni"`` or ``"portable"``: the compression function in use."""
     return apikee_sha256_backend_name.decode("ascii")
+
+
+def _b62_backend():
+    """``"sse2"`` or ``"portable"``: the base62 digit loop in use."""
+    return apikee_b62_backend_name.decode("ascii")
+
+
+def _select_b62(accelerated=True):
+    """Use the SSE2 digit loop where compiled in (default) or the portable one (tests)."""
+    apikee_b62_select(1 if accelerated else 0)
+    return _b62_backend()
 
 
 def _select_sha256(accelerated=True):
