@@ -111,6 +111,7 @@ def test_info(cli, checked_impl):
         "platform",
         "msgpack",
         "apikee_secret_set",
+        "native_code",
     }
     assert data["implementation"] == checked_impl
     assert data["python"]["version"] == ".".join(map(str, sys.version_info[:3]))

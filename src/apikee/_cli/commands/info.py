@@ -68,6 +68,18 @@ def _store_line(store: dict[str, Any] | None) -> str:
     return line
 
 
+def _native_code() -> dict[str, str] | None:
+    """The CPU-specific code the compiled module chose at import (None when it is not loaded):
+    ``sha-ni`` / ``sse2``, or ``portable`` (no such CPU feature, or ``APIKEE_PORTABLE_C``)."""
+    from ... import _core
+
+    if _core.IMPLEMENTATION != "native":
+        return None
+    from ... import _core_c  # type: ignore[attr-defined]
+
+    return {"sha256": _core_c._sha256_backend(), "base62": _core_c._b62_backend()}
+
+
 def run(args: argparse.Namespace) -> int:
     """Print what the installation runs on (``--json``: one document); always exit 0."""
     import importlib.util
@@ -100,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "platform": platform.platform(),
         "msgpack": {"available": has_msgpack, "version": msgpack_version},
         "apikee_secret_set": bool(secret),
+        "native_code": _native_code(),
     }
     store = _store_info(args)
     if store is not None:  # only then: the shape without a store is unchanged
@@ -113,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     python = info["python"]
     out(f"  python          {python['version']} ({python['implementation']}) {sys.executable}")
     out(f"  platform        {info['platform']}")
+    code = info["native_code"]
+    if code is not None:
+        out(f"  native code     SHA-256 {code['sha256']}, base62 digits {code['base62']}")
     if has_msgpack:
         out(f"  msgpack         {msgpack_version}: MessagePack keys of older SDKs are readable")
     else:
