@@ -171,19 +171,21 @@ async def _time_rows(rows: list[Row], count: int, repeat: int) -> dict[str, list
     return runs
 
 
-def time_rows(rows: list[Row], count: int, repeat: int) -> dict[Any, float]:
-    """Median seconds per request of each row, and per verify call under ``("verify", name)``.
-
-    Batches are interleaved (round 1 of every row, then round 2, ...) with the GC off.
-    """
+def time_runs(rows: list[Row], count: int, repeat: int) -> dict[Any, list[float]]:
+    """Seconds per request of each row in every batch, and per verify call under
+    ``("verify", name)``: batches interleaved (round 1 of every row, then round 2, ...), GC off."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        runs = asyncio.run(_time_rows(rows, count, repeat))
+        return asyncio.run(_time_rows(rows, count, repeat))
     finally:
         if enabled:
             gc.enable()
-    return {name: median(values) for name, values in runs.items()}
+
+
+def time_rows(rows: list[Row], count: int, repeat: int) -> dict[Any, float]:
+    """Median seconds per request of each row, and per verify call under ``("verify", name)``."""
+    return {name: median(values) for name, values in time_runs(rows, count, repeat).items()}
 
 
 def own_work(impl: str = "native", count: int = REQUESTS, repeat: int = REPEAT) -> dict[str, float]:
@@ -196,13 +198,7 @@ def own_work(impl: str = "native", count: int = REQUESTS, repeat: int = REPEAT) 
         raise RuntimeError(f"ApikeeMiddleware ({impl}) cannot run here")
     for row in rows:
         check(row)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        runs = asyncio.run(_time_rows(rows, count, repeat))
-    finally:
-        if enabled:
-            gc.enable()
+    runs = time_runs(rows, count, repeat)
     base, middleware = (min(runs[row.name]) for row in rows)
     verify = min(runs[("verify", rows[1].name)])
     return {

@@ -39,6 +39,33 @@ def signed_key(core, payload: bytes, secret: str = SECRET) -> str:
     return PREFIX + core.b62encode(payload) + "." + core.b62encode(signature)
 
 
+def verify_outcome(verifier, key, now=None) -> tuple:
+    """What one verification gives, to compare two implementations: ``("error", code,
+    message)``, or ``("ok", ...)`` with everything a caller can read (numbers and containers
+    as reprs, so that 1, 1.0 and True or a list and a tuple never compare equal)."""
+    from apikee import ApikeeError
+
+    try:
+        claims = verifier.verify(key, now)
+    except ApikeeError as exc:
+        return ("error", exc.code, exc.message)
+    return (
+        "ok",
+        repr(claims.to_dict()),
+        repr(claims.meta),
+        claims.id,
+        claims.tenant,
+        repr(claims.scopes),
+        claims.environment,
+        repr(claims.exp),
+        repr(claims.nbf),
+        repr(claims.iat),
+        claims.raw_key,
+        claims.verified,
+        repr(claims),
+    )
+
+
 def key_headers(apikee: Apikee, *scopes: str, tenant: str = "acme") -> dict:
     """The request headers carrying a fresh key of ``tenant`` with ``scopes``."""
     return {"x-api-key": apikee.create(tenant, scopes=list(scopes))}

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import json_scalars, json_trees
+from support import verify_outcome
 
 from apikee import ApikeeError
 from apikee._core import load_backend
@@ -59,34 +60,14 @@ def _call(function, *args):
         return ("raise", type(exc).__name__, str(exc))
 
 
-def _outcome(verifier, key, now=NOW):
-    try:
-        claims = verifier.verify(key, now)
-    except ApikeeError as exc:
-        return ("error", exc.code, exc.message)
-    return (
-        "ok",
-        claims.to_dict(),
-        claims.id,
-        claims.tenant,
-        claims.scopes,
-        claims.environment,
-        claims.exp,
-        claims.nbf,
-        claims.raw_key,
-        claims.meta,
-        repr(claims),
-    )
-
-
 def _key(payload: bytes, signature: bytes) -> str:
     signature = signature.lstrip(b"\x00")
     return PREFIX + pure.b62encode(payload) + "." + pure.b62encode(signature)
 
 
 def _same(secrets, key, now=NOW):
-    left = _outcome(native.Verifier(secrets), key, now)
-    right = _outcome(pure.Verifier(secrets), key, now)
+    left = verify_outcome(native.Verifier(secrets), key, now)
+    right = verify_outcome(pure.Verifier(secrets), key, now)
     assert left == right
     return left
 
@@ -249,8 +230,8 @@ def test_mutated_keys(claims, data) -> None:
 @given(st.integers(1, 60), st.integers(0, 9000))
 def test_length_limits(max_length, length) -> None:
     key = "apikee_" + "a" * length
-    left = _outcome(native.Verifier([b"s"], max_length), key)
-    right = _outcome(pure.Verifier([b"s"], max_length), key)
+    left = verify_outcome(native.Verifier([b"s"], max_length), key, NOW)
+    right = verify_outcome(pure.Verifier([b"s"], max_length), key, NOW)
     assert left == right
 
 
@@ -459,6 +440,6 @@ def test_long_keys_without_the_gil_agree(size: int, forged: bool) -> None:
     signature = pure.Verifier([b"forger" * 6] if forged else secrets[1:]).sign(payload)
     key = _key(payload, signature)
     for limit in (len(key), 8192):
-        left = _outcome(native.Verifier(secrets, limit), key)
-        assert left == _outcome(pure.Verifier(secrets, limit), key)
+        left = verify_outcome(native.Verifier(secrets, limit), key, NOW)
+        assert left == verify_outcome(pure.Verifier(secrets, limit), key, NOW)
         assert left[0] == ("error" if forged else "ok")

@@ -19,9 +19,8 @@ import os
 import sys
 
 import pytest
-from support import SECRET
+from support import SECRET, signed_key, verify_outcome
 
-from apikee import ApikeeError
 from apikee._core import load_backend
 from apikee._wire import DEFAULT_MAX_KEY_LENGTH, MAX_TIMESTAMP
 
@@ -30,37 +29,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUZZ = os.path.join(ROOT, "fuzz")
 
 
-def signed_key(core, payload: bytes, secret: bytes = SECRET.encode()) -> str:
-    signature = core.Verifier([secret]).sign(payload).lstrip(b"\x00")
-    return "apikee_" + core.b62encode(payload) + "." + core.b62encode(signature)
-
-
-def outcome(verifier, key, now=NOW):
-    """(``"ok"``, everything readable) or (``"error"``, code, message)."""
-    try:
-        claims = verifier.verify(key, now)
-    except ApikeeError as exc:
-        return ("error", exc.code, exc.message)
-    return (
-        "ok",
-        repr(claims.to_dict()),
-        claims.id,
-        claims.tenant,
-        tuple(claims.scopes),
-        claims.environment,
-        type(claims.exp),
-        claims.exp,
-        type(claims.nbf),
-        claims.nbf,
-        repr(dict(claims.meta)),
-        claims.raw_key,
-    )
-
-
 def both(impl: str, key, now=NOW, secrets=(SECRET.encode(),), **options):
     """The outcome on ``impl``, asserted equal to the pure twin's (the reference)."""
-    mine = outcome(load_backend(impl).Verifier(list(secrets), **options), key, now)
-    reference = outcome(load_backend("pure").Verifier(list(secrets), **options), key, now)
+    mine = verify_outcome(load_backend(impl).Verifier(list(secrets), **options), key, now)
+    reference = verify_outcome(load_backend("pure").Verifier(list(secrets), **options), key, now)
     assert mine == reference
     return mine
 
@@ -249,7 +221,7 @@ def test_huge_leeway(impl, core, leeway) -> None:
             continue
         results.append(
             tuple(
-                outcome(verifier, signed_key(core, payload), now)
+                verify_outcome(verifier, signed_key(core, payload), now)
                 for payload in (b'{"exp":0}', b'{"nbf":253402300799}', b'{"exp":1}')
                 for now in (0, 2**53 + 4, 9007199254740996.0, 1e308)
             )
@@ -267,7 +239,7 @@ def test_huge_max_key_length(impl, core, max_key_length) -> None:
             results.append(("init", type(exc).__name__, str(exc)))
             continue
         results.append(
-            (verifier.max_key_length, outcome(verifier, signed_key(core, b'{"tid":"t"}')))
+            (verifier.max_key_length, verify_outcome(verifier, signed_key(core, b'{"tid":"t"}')))
         )
     assert results[0] == results[1]
 

@@ -8,6 +8,7 @@ actually loaded.
 
 from __future__ import annotations
 
+import importlib
 import platform
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,23 +41,24 @@ else:
         IMPLEMENTATION, REASON = "pure", f"the compiled extension did not load ({IMPORT_ERROR})"
 
 
+def load_twin(stem: str, name: str | None) -> Any:
+    """The ``<stem>_py`` or ``<stem>_c`` module of the implementation ``name``
+    (``"native"``/``"pure"``; None: the dispatched one). ImportError when ``"native"`` is asked
+    for and the extension cannot load; ValueError for any other name."""
+    if name is None:
+        name = IMPLEMENTATION
+    if name not in ("native", "pure"):
+        raise ValueError(f"implementation must be 'native', 'pure' or None, not {name!r}")
+    return importlib.import_module(f"apikee.{stem}_{'c' if name == 'native' else 'py'}")
+
+
 def load_backend(name: str | None) -> Any:
     """The implementation module by name (``"native"``/``"pure"``), or the dispatched one (None).
 
     For tests and for ``Apikee(implementation=...)``; raises ImportError when ``"native"`` is
     asked for and the extension cannot load.
     """
-    if name is None:
-        name = IMPLEMENTATION
-    if name == "pure":
-        from . import _core_py
-
-        return _core_py
-    if name == "native":
-        from . import _core_c  # type: ignore[attr-defined]  # compiled: no stub, see above
-
-        return _core_c
-    raise ValueError(f"implementation must be 'native', 'pure' or None, not {name!r}")
+    return load_twin("_core", name)
 
 
 __all__ = [

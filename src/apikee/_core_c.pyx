@@ -586,7 +586,8 @@ cdef class Verifier:
                 return outcome
             # 7-8: parse and type-check the now authenticated payload (or take the values it
             # gave the last time it was seen: _parsed_claims).
-            claims = _parsed_claims(payload, payload_size, sig_raw, sig_size, data, n)
+            claims = _parsed_claims(
+                payload, payload_size, sig_raw, sig_size, data, n, type(key) is bytes)
             if claims is None:
                 claims = _fast_claims(payload, payload_size) if payload[0] < 0x80 else _BAIL
                 if claims is not _BAIL:

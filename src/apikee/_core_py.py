@@ -29,10 +29,8 @@ from ._scopes import require_scopes
 from ._wire import (
     ALPHABET,
     DEFAULT_MAX_KEY_LENGTH,
-    IP_CLAIM,
     MAX_SIGNATURE_DIGITS,
     PREFIX,
-    RATE_CLAIM,
     SIGNATURE_BYTES,
 )
 
@@ -349,8 +347,7 @@ class Verifier:
             raise ApikeeError(code.INVALID_SIGNATURE, E.MSG_BAD_SIGNATURE)
         # 7-8: parse (strict JSON, bounded depth and numbers) and type-check the now
         # authenticated payload.
-        wire = load_payload(payload)
-        claims = _claims_from_dict(wire, key)
+        claims = _claims_from_dict(load_payload(payload), key)
         # 9: time window (compared as floats, as the compiled twin does).
         if claims.exp is not None or claims.nbf is not None:
             if now is None:
@@ -378,7 +375,7 @@ class Verifier:
                 E.MSG_WRONG_ENVIRONMENT.format(claims.environment, self._environment),
             )
         # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
-        if self._policy is not None and (RATE_CLAIM in wire or IP_CLAIM in wire):
+        if self._policy is not None and has_policy_claims(claims):
             self._policy(claims)
         return claims
 

@@ -338,21 +338,21 @@ cdef inline size_t _str_slot(const unsigned char *s, Py_ssize_t n) noexcept nogi
 cdef inline bint _same_bytes(
     const unsigned char *a, const unsigned char *b, Py_ssize_t n
 ) noexcept nogil:
-    """a[0:n] == b[0:n] for short n, in 8-byte words (a memcmp call cost more than the test)."""
-    cdef uint64_t x, y, diff = 0
-    cdef Py_ssize_t i = 0
-    if n < 8:
-        for i in range(n):
-            diff |= a[i] ^ b[i]
-        return diff == 0
-    while i + 8 <= n:
-        memcpy(&x, a + i, 8)
-        memcpy(&y, b + i, 8)
-        diff |= x ^ y
-        i += 8
-    memcpy(&x, a + n - 8, 8)  # the last (overlapping) word
-    memcpy(&y, b + n - 8, 8)
-    return (diff | (x ^ y)) == 0
+    """a[0:n] == b[0:n], in time that depends only on n (the tables compare only values of
+    payloads that verified, but there is no reason to leak how much of them matched)."""
+    cdef unsigned char diff = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+cdef inline void _put(PyObject **field, object value) noexcept:
+    """Replace the table reference in *field by ``value`` (the old one released after)."""
+    cdef PyObject *old = field[0]
+    Py_INCREF(value)
+    field[0] = <PyObject *>value
+    Py_XDECREF(old)
 
 
 cdef inline object _ascii_str(const unsigned char *s, Py_ssize_t n):
@@ -369,9 +369,7 @@ cdef inline object _ascii_str(const unsigned char *s, Py_ssize_t n):
             return <object>found
         text = PyUnicode_New(n, 127)
         memcpy(PyUnicode_DATA(text), s, n)
-        Py_INCREF(text)
-        _str_cache[slot] = <PyObject *>text
-        Py_XDECREF(found)
+        _put(&_str_cache[slot], text)
         return text
     text = PyUnicode_New(n, 127)
     memcpy(PyUnicode_DATA(text), s, n)
@@ -432,10 +430,8 @@ cdef inline object _small_cache_int(long long value):
     if found != NULL and _int_cache[slot].value == value:
         return <object>found
     number = PyLong_FromLongLong(value)
-    Py_INCREF(number)
-    _int_cache[slot].number = <PyObject *>number
+    _put(&_int_cache[slot].number, number)
     _int_cache[slot].value = value
-    Py_XDECREF(found)
     return number
 
 
@@ -627,24 +623,6 @@ cdef inline size_t _parsed_slot(const unsigned char *sig, size_t sig_size) noexc
     return <size_t>sig[sig_size - 1] & (PARSED_SLOTS - 1)
 
 
-cdef inline void _put(PyObject **field, object value) noexcept:
-    cdef PyObject *old = field[0]
-    Py_INCREF(value)
-    field[0] = <PyObject *>value
-    Py_XDECREF(old)
-
-
-cdef inline bint _same_key(
-    const unsigned char *a, const unsigned char *b, Py_ssize_t n
-) noexcept nogil:
-    """a[0:n] == b[0:n], in time that depends only on n (both are keys that verified)."""
-    cdef unsigned char diff = 0
-    cdef Py_ssize_t i
-    for i in range(n):
-        diff |= a[i] ^ b[i]
-    return diff == 0
-
-
 cdef void _remember_parsed(
     ApikeeClaims claims, const unsigned char *payload, Py_ssize_t size,
     const unsigned char *sig, size_t sig_size, const unsigned char *data, Py_ssize_t n, object key,
@@ -674,9 +652,10 @@ cdef void _remember_parsed(
 
 cdef object _parsed_claims(
     const unsigned char *payload, Py_ssize_t size, const unsigned char *sig, size_t sig_size,
-    const unsigned char *data, Py_ssize_t n,
+    const unsigned char *data, Py_ssize_t n, bint bytes_key,
 ):
-    """The claims of an authenticated payload parsed before, or None."""
+    """The claims of an authenticated payload parsed before, or None; for a bytes key also its
+    str (a str key is its own raw_key: verify() sets it)."""
     if not APIKEE_STR_CACHE:
         return None
     cdef _Parsed *entry = &_parsed[_parsed_slot(sig, sig_size)]
@@ -699,8 +678,8 @@ cdef object _parsed_claims(
     # its str is reused only when every character is equal.
     cdef PyObject *raw = entry.raw_key
     if (
-        raw != NULL and PyUnicode_GET_LENGTH(<object>raw) == n
-        and _same_key(<const unsigned char *>PyUnicode_DATA(<object>raw), data, n)
+        bytes_key and raw != NULL and PyUnicode_GET_LENGTH(<object>raw) == n
+        and _same_bytes(<const unsigned char *>PyUnicode_DATA(<object>raw), data, n)
     ):
         obj.raw_key = <object>raw
     return obj

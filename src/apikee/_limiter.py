@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import IMPLEMENTATION
+from ._core import load_twin
 
 __all__ = ["load_limiter"]
 
@@ -19,14 +19,4 @@ def load_limiter(name: str | None = None) -> Any:
 
     ``ImportError`` when ``"native"`` is asked for and the extension cannot load.
     """
-    if name is None:
-        name = IMPLEMENTATION
-    if name == "pure":
-        from . import _limiter_py
-
-        return _limiter_py
-    if name == "native":
-        from . import _limiter_c  # type: ignore[attr-defined]  # compiled: no stub
-
-        return _limiter_c
-    raise ValueError(f"implementation must be 'native', 'pure' or None, not {name!r}")
+    return load_twin("_limiter", name)
