@@ -270,18 +270,22 @@ class Usage:
             return 0
         with self._flush_lock:
             seen = self._gate.take_seen()
+            # Into _pending first, then _recent: whoever sees a key in _recent (last_used)
+            # while pending_keys == 0 then knows it is written (_pending is cleared only after
+            # the write), with no moment where a taken key is in neither.
             for key_id, (tenant, uses, at) in seen.items():
-                recent = self._recent.get(key_id)
-                if recent is None or recent[2] < at:
-                    self._recent[key_id] = [tenant, (recent[1] if recent else 0) + uses, at]
-                else:
-                    recent[1] += uses
                 old = self._pending.get(key_id)
                 if old is None:
                     self._pending[key_id] = [tenant, uses, at]
                 else:
                     old[1] += uses
                     old[2] = max(old[2], at)
+            for key_id, (tenant, uses, at) in seen.items():
+                recent = self._recent.get(key_id)
+                if recent is None or recent[2] < at:
+                    self._recent[key_id] = [tenant, (recent[1] if recent else 0) + uses, at]
+                else:
+                    recent[1] += uses
             if len(self._recent) > self.max_pending:  # oldest out
                 keep = sorted(self._recent.items(), key=lambda kv: -kv[1][2])
                 self._recent = dict(keep[: self.max_pending // 2])
