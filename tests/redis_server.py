@@ -153,6 +153,13 @@ def _ping(port: int, password: str | None, ca: Path | None = None, timeout: floa
     return reply.startswith((b"+PONG", b"-NOAUTH"))
 
 
+_READY = "Ready to accept connections"  # what redis-server logs once it listens
+
+
+class _PortTaken(Exception):
+    """The port was free when chosen and taken before redis-server could listen on it."""
+
+
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1 with its own directory."""
 
@@ -169,6 +176,7 @@ class RedisServer:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self._chosen_port = port is None  # ours to change if another process takes it first
         self.password = password
         self.extra = list(extra or [])
         self.tls_files = make_tls_files(self.directory / "tls") if tls else None
@@ -226,9 +234,28 @@ class RedisServer:
         return args + self.extra
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        """Start the server and wait (bounded) until it answers."""
+        """Start the server and wait (bounded) until it answers. It must be this process that
+        answers: its own log says it is ready (another suite running beside this one may have
+        taken a port that was free a moment ago; a port chosen here is then chosen again)."""
         if self.process is not None and self.process.poll() is None:
             return self
+        for _ in range(5):
+            try:
+                return self._start_once(timeout)
+            except _PortTaken:
+                if not self._chosen_port:
+                    raise RuntimeError(f"port {self.port} is taken: {self.log_tail()}") from None
+                self.port = free_port()
+        raise RuntimeError(f"redis-server found no free port: {self.log_tail()}")
+
+    def _ready_count(self) -> int:
+        try:
+            return (self.directory / "redis.log").read_text(errors="replace").count(_READY)
+        except OSError:
+            return 0
+
+    def _start_once(self, timeout: float) -> RedisServer:
+        ready_before = self._ready_count()
         self.process = subprocess.Popen(
             self.command(),
             stdin=subprocess.DEVNULL,
@@ -239,8 +266,13 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.process = None
+                if "in use" in self.log_tail(20):  # "Address already in use"
+                    raise _PortTaken
                 raise RuntimeError(f"redis-server exited at start: {self.log_tail()}")
-            if _ping(self.port, self.password, self.tls_files[0] if self.tls_files else None):
+            if self._ready_count() > ready_before and _ping(
+                self.port, self.password, self.tls_files[0] if self.tls_files else None
+            ):
                 return self
             time.sleep(0.02)
         self.kill()

@@ -148,3 +148,21 @@ def test_tls(tmp_path: Path) -> None:
         unverified = open_store(f"rediss://127.0.0.1:{server.port}/0", server_timeout=1)
         with pytest.raises(StoreUnavailable, match="(?i)certificate"):
             unverified.ping()  # the test CA is not trusted by default
+
+
+def test_a_server_never_answers_for_another(tmp_path: Path) -> None:
+    """The tests' redis-server is the one that answers: a port another server holds (e.g. a
+    suite running beside this one) is refused when asked for, and chosen again when it was
+    picked here, instead of talking to the other server."""
+    with RedisServer(tmp_path / "first") as first:
+        with pytest.raises(RuntimeError, match="taken"):
+            RedisServer(tmp_path / "asked", port=first.port).start()
+        second = RedisServer(tmp_path / "chosen")
+        second.port = first.port  # as if another process took the port chosen a moment ago
+        with second:
+            assert second.port != first.port and second.pid != first.pid
+            import redis
+
+            client = redis.Redis(host="127.0.0.1", port=second.port)
+            assert client.info("server")["process_id"] == second.pid
+            client.close()
