@@ -156,6 +156,8 @@ def _child(url: str, key_id: str, results: multiprocessing.Queue) -> None:  # ty
 _SHARED: dict[str, RevocationSnapshot] = {}
 
 
+# A pre-fork server forks a process that has threads: that is the case under test.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_restarts_its_refresher(sqlite_url: str) -> None:  # noqa: F811
     writer = Revocations(sqlite_url)

@@ -114,7 +114,9 @@ def _check_last_used(apikee, key, other_key):
     for _ in range(3):
         apikee.verify(key)
     claims = apikee.verify(other_key)
-    assert wait_for(lambda: apikee.usage.snapshot()["pending_keys"] == 0 and apikee.last_used(key))
+    # last_used first: once it shows the key, pending_keys == 0 means the flush has written it
+    # (read the other way round, pending could be 0 only because the flush had not started).
+    assert wait_for(lambda: apikee.last_used(key) and apikee.usage.snapshot()["pending_keys"] == 0)
     found = apikee.key_usage(key)
     assert found.tenant == "acme" and found.uses == 3
     assert apikee.key_usage(claims.id).tenant == "beta"
@@ -178,6 +180,8 @@ def test_store_outage_keeps_rows(make_apikee, redis_server):  # noqa: F811
     apikee.close()
 
 
+# A pre-fork server forks a process that has threads: that is the case under test.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_worker_flushes_its_own(make_apikee, sqlite_url):  # noqa: F811
     import os
 
