@@ -164,3 +164,53 @@ def test_asgi_gate_options_are_checked() -> None:
             core.AsgiGate("x-api-key", frozenset(), None, True, _verify, None, False)
         with pytest.raises(TypeError):
             core.AsgiGate(HEADER, {"/health"}, None, True, _verify, None, False)
+
+
+class _ThroughGate:
+    """``verify(key)`` through a gate's ``check`` (for ``support.verify_outcome``)."""
+
+    def __init__(self, gate) -> None:
+        self.gate = gate
+
+    def verify(self, key, now=None):
+        scope = {"type": "http", "path": "/orders", "headers": [(b"host", b"h"), (HEADER, key)]}
+        claims = self.gate.check(scope)
+        assert scope["apikee"] is claims and scope["state"]["apikee"] is claims
+        return claims
+
+
+@given(case=st.sampled_from(["valid", "forged", "expired", "env", "revoked", "junk", "policy"]))
+def test_asgi_gate_calls_a_verifier_directly_with_the_same_outcome(case) -> None:
+    """The compiled gate calls a native Verifier's own verify() without the method call; the
+    outcome (claims or error) is what verify() itself gives, and what the pure gate gives."""
+    import time
+
+    from support import OTHER_SECRET, SECRET, signed_key, verify_outcome
+
+    def policy(claims):
+        raise ApikeeError(ErrorCode.RATE_LIMITED, "limited by policy")
+
+    outcomes = []
+    for core in (native, pure):
+        wire = b'{"tid":"acme","scp":["r"],"env":"live"}'
+        if case == "expired":
+            wire = b'{"tid":"acme","exp":%d}' % (time.time() - 60)
+        elif case == "env":
+            wire = b'{"tid":"acme","env":"test"}'
+        elif case == "policy":
+            wire = b'{"tid":"acme","ip":["10.0.0.0/8"]}'
+        key = signed_key(core, wire, OTHER_SECRET if case == "forged" else SECRET)
+        if case == "junk":
+            key = "apikee_" + "z" * 30 + "." + "0" * 43
+        verifier = core.Verifier([SECRET.encode()], environment="live", policy=policy)
+        if case == "revoked":
+            verifier.set_revocations(frozenset(), {"acme": time.time() + 60})
+        direct = core.AsgiGate(HEADER, frozenset(), None, True, verifier.verify, None, False)
+        wrapped = core.AsgiGate(
+            HEADER, frozenset(), None, True, lambda k, v=verifier: v.verify(k), None, False
+        )
+        for gate in (direct, wrapped):
+            outcomes.append(verify_outcome(_ThroughGate(gate), key.encode()))
+        outcomes.append(verify_outcome(verifier, key.encode()))
+    assert all(outcome == outcomes[0] for outcome in outcomes), outcomes
+    assert (outcomes[0][0] == "ok") == (case == "valid")

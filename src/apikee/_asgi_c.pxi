@@ -28,10 +28,13 @@ def scan_headers(headers, name):
     that has one (the scan stops there); ``authorization``: the raw value of the first
     ``authorization`` header before it that is not blank, else None. Names compare exactly
     (ASGI servers send them lower-cased)."""
-    return _scan(headers, name)
+    return _scan(headers, name, True)
 
 
-cdef tuple _scan(object headers, object name):
+cdef object _scan(object headers, object name, bint pair):
+    # scan_headers() when ``pair``; else, for the gate, no tuple on the usual path: the key
+    # (bytes) when one is found (the gate has no use for the authorization header then), None
+    # when there is neither, and (None, authorization) (or the pure function's pair) otherwise.
     # In C for what servers send (a list of 2-tuples of bytes); anything else, from the start,
     # by the pure function (_header.py, the definition), so results and errors are its own.
     if type(headers) is not list or type(name) is not bytes:
@@ -56,10 +59,10 @@ cdef tuple _scan(object headers, object name):
                 size > 0 and raw[0] != c' ' and raw[0] != c'\t' and raw[size - 1] != c' '
                 and raw[size - 1] != c'\t' and memchr(raw, c',', size) == NULL
             ):
-                return value, authorization  # first_value() of it is itself
+                return (value, authorization) if pair else value  # its first_value() is itself
             value = first_value(value)
             if value:
-                return value, authorization
+                return (value, authorization) if pair else value
         elif (
             authorization is None and size == 13
             and memcmp(PyBytes_AS_STRING(item_name), b"authorization", 13) == 0
@@ -67,7 +70,7 @@ cdef tuple _scan(object headers, object name):
                            PyBytes_GET_SIZE(value))
         ):
             authorization = value
-    return None, authorization
+    return (None, authorization) if pair or authorization is not None else None
 
 
 # ── the request gate ───────────────────────────────────────────────────────────────────────
@@ -95,6 +98,8 @@ cdef class AsgiGate:
     cdef object _verify
     cdef object _after
     cdef bint _always
+    cdef bint _has_exact
+    cdef Verifier _verifier  # set when verify is a Verifier's own verify method
     cdef object _pure  # the same gate in Python, for scopes of another shape
 
     def __init__(self, header, exact, prefix_open, bearer, verify, after, always):
@@ -106,6 +111,9 @@ cdef class AsgiGate:
         self._verify = verify
         self._after = after
         self._always = bool(always)
+        self._has_exact = len(exact) > 0
+        owner = getattr(verify, "__self__", None)
+        self._verifier = owner if type(owner) is Verifier and verify == owner.verify else None
 
     def check(self, scope):
         """One request: None when it needs no key (not http/websocket, or an open path), False
@@ -128,19 +136,28 @@ cdef class AsgiGate:
         found = PyDict_GetItem(scope, _S_ROOT)
         if found != NULL and <object>found:
             path = route_path(scope)
-        if path in self._exact or (self._prefix_open is not None and self._prefix_open(path)):
+        if (self._has_exact and path in self._exact) or (
+            self._prefix_open is not None and self._prefix_open(path)
+        ):
             return None
         found = PyDict_GetItem(scope, _S_HEADERS)
         if found == NULL:
             return self._pure.check(scope)
-        key, authorization = _scan(<object>found, self._header)
-        if key is None:
-            if authorization is None or not self._bearer:
-                return False
-            key = bearer_token(authorization)
+        key = _scan(<object>found, self._header, False)
+        if type(key) is not bytes:
             if key is None:
                 return False
-        claims = self._verify(key)
+            key, authorization = key
+            if key is None:
+                if authorization is None or not self._bearer:
+                    return False
+                key = bearer_token(authorization)
+                if key is None:
+                    return False
+        if self._verifier is not None:  # its own verify(key), without the method call
+            claims = self._verifier._check_key(key, None, None, False)
+        else:
+            claims = self._verify(key)
         extra = None
         if self._always or (
             (<ApikeeClaims>claims)._policed if type(claims) is ApikeeClaims
