@@ -446,11 +446,6 @@ cdef class Verifier:
         """
         if now is not None:
             now = checked_now(now)
-        return self._check_key(key, now, scopes, any_of)
-
-    cdef object _check_key(self, object key, object now, object scopes, object any_of):
-        # verify() after its argument checks (also called directly by the compiled ASGI gate,
-        # with now=None and no scopes, when the key's verify is this verifier's own method).
         cdef const unsigned char *data
         cdef Py_ssize_t n
         cdef bint is_text
