@@ -1,7 +1,8 @@
 """Per-request cost of the ASGI middleware, measured in process.
 
-    python benchmarks/bench_middleware.py            # about 20 seconds
-    python benchmarks/bench_middleware.py --quick    # a few seconds, rougher numbers
+    python benchmarks/bench_middleware.py              # about 20 seconds
+    python benchmarks/bench_middleware.py --quick      # a few seconds, rougher numbers
+    python benchmarks/bench_middleware.py --breakdown  # where the middleware's own work goes
 
 A trivial ASGI app (it sends a prebuilt 200 response) is called directly, without a server, with
 a prebuilt scope of a typical request (eight headers, the typical key of ``_workload``), inside
@@ -16,6 +17,13 @@ one running event loop. Rows:
   middleware itself, so compared with the baseline they can even be cheaper than it);
 - the native middleware with its ``verify`` replaced by a dict look-up returning the claims:
   the middleware's own work with nothing else (its "rest" is the floor of this design).
+
+With ``--breakdown``, the rows are instead the native middleware and apps that do a part of
+its work themselves, each step adding one thing: an ``async`` pass-through middleware (a class
+instance whose ``__call__`` only awaits the app), the app verifying the key, the app verifying
+and storing the claims in the scope, the app calling the middleware's compiled gate (scope,
+header scan, verify, claims stored), and the middleware itself. The table shows each one's
+minimum over the batches, minus the baseline and minus the verify call timed alone.
 
 Each row runs ``--repeat`` batches of ``--requests`` requests, interleaved across rows (batch 1
 of every row, then batch 2, ...); the table shows the median µs per request, the overhead added
@@ -275,6 +283,69 @@ def build_rows() -> tuple[list[Row], list[str]]:
     return rows, missing
 
 
+def breakdown_rows() -> list[Row]:
+    """The native middleware and the apps that do a part of its work (``--breakdown``)."""
+    from apikee import Apikee
+    from apikee.asgi import ApikeeMiddleware
+
+    key = W.create_key(W.SECRET).encode()
+    apikee = Apikee(secret=W.SECRET, implementation="native")
+    middleware = ApikeeMiddleware(trivial_app, apikee=apikee)
+    verify, gate = apikee.verify, middleware._gate
+    call = functools.partial(verify, key)
+
+    class PassThrough:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+            await self.app(scope, receive, send)
+
+    async def app_verifies(scope: dict, receive: Callable, send: Callable) -> None:
+        verify(key)
+        await send(START)
+        await send(BODY)
+
+    async def app_verifies_and_stores(scope: dict, receive: Callable, send: Callable) -> None:
+        claims = verify(key)
+        scope["state"]["apikee"] = claims
+        scope["apikee"] = claims
+        await send(START)
+        await send(BODY)
+
+    async def app_calls_the_gate(scope: dict, receive: Callable, send: Callable) -> None:
+        gate(scope)
+        await send(START)
+        await send(BODY)
+
+    valid = [(b"x-api-key", key)]
+    return [
+        Row("no middleware", trivial_app, valid, 200),
+        Row("async pass-through middleware (no verify)", PassThrough(trivial_app), valid, 200),
+        Row("the app verifies the key", app_verifies, valid, 200, call),
+        Row("... and stores the claims in the scope", app_verifies_and_stores, valid, 200, call),
+        Row("the app calls the middleware's gate", app_calls_the_gate, valid, 200, call),
+        Row("ApikeeMiddleware (native)", middleware, valid, 200, call),
+    ]
+
+
+def breakdown_table(rows: list[Row], runs: dict[Any, list[float]]) -> list[str]:
+    """Minimum µs per request of each row, over the baseline, and that minus the verify call
+    (the minimum of its own timings, from every round)."""
+    baseline = min(runs["no middleware"])
+    verify = min(t for row in rows if row.verify for t in runs[("verify", row.name)])
+    lines = [
+        f"verify alone: {verify * 1e6:.3f} µs; baseline (no middleware): {baseline * 1e6:.3f} µs",
+        f"{'case':<46} {'added':>8} {'minus verify':>13}",
+        "-" * 69,
+    ]
+    for row in rows[1:]:
+        added = min(runs[row.name]) - baseline
+        minus = f"{(added - verify) * 1e6:>+13.3f}" if row.verify else f"{'':>13}"
+        lines.append(f"{row.name:<46} {added * 1e6:>+8.3f} {minus}")
+    return lines
+
+
 def table(rows: list[Row], seconds: dict[Any, float]) -> list[str]:
     baseline = seconds["no middleware"]
     lines = [
@@ -300,11 +371,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter batches")
     parser.add_argument("--requests", type=int, default=REQUESTS, help="requests per batch")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="batches per row")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="the middleware against apps doing a part of its work (minimum of 40 batches)",
+    )
     args = parser.parse_args(argv)
     count, repeat = (300, 5) if args.quick else (args.requests, args.repeat)
 
     for line in W.machine_lines(W.machine_info()):
         print(line)
+    if args.breakdown:
+        available, detail = W.contender_status("native")
+        if not available:
+            print(f"not measured: native: {detail}")
+            return 1
+        rows = breakdown_rows()
+        for row in rows:
+            check(row)
+        repeat = repeat if args.quick else max(repeat, 40)
+        print(f"{count} requests per batch, minimum of {repeat} interleaved batches\n")
+        for line in breakdown_table(rows, time_runs(rows, count, repeat)):
+            print(line)
+        return 0
     rows, missing = build_rows()
     for row in rows:
         check(row)

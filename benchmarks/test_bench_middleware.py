@@ -57,3 +57,14 @@ def test_apikee_0_1_2_base_http_middleware(benchmark, key: str) -> None:
     app = reference.middleware(M.trivial_app)
     M.check(M.Row("forged", app, [(b"x-api-key", W.forge(key).encode())], 401))
     run_batch(benchmark, M.Row("apikee 0.1.2", app, [(b"x-api-key", key.encode())], 200))
+
+
+def test_breakdown_rows_answer() -> None:
+    """``bench_middleware.py --breakdown``: every row is a working app that answers 200."""
+    available, detail = W.contender_status("native")
+    if not available:
+        pytest.skip(f"native: {detail}")
+    rows = M.breakdown_rows()
+    for row in rows:
+        M.check(row)
+    assert [row.verify is not None for row in rows] == [False, False, True, True, True, True]
