@@ -270,9 +270,9 @@ class Usage:
             return 0
         with self._flush_lock:
             seen = self._gate.take_seen()
-            # Into _pending first, then _recent: whoever sees a key in _recent (last_used)
-            # while pending_keys == 0 then knows it is written (_pending is cleared only after
-            # the write), with no moment where a taken key is in neither.
+            # Into _pending first, then _recent: a key that last_used() shows from _recent is
+            # counted by pending_keys until it is written (_pending is cleared only after the
+            # write), so last_used set and then pending_keys == 0 means it is in the store.
             for key_id, (tenant, uses, at) in seen.items():
                 old = self._pending.get(key_id)
                 if old is None:
