@@ -15,10 +15,14 @@ ENV_VAR = "APIKEE_NO_EXTENSIONS"
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
+def _flag_set(name: str, environ: os._Environ[str] | dict[str, str] | None) -> bool:
+    value = (os.environ if environ is None else environ).get(name, "")
+    return value.strip().lower() not in _FALSE
+
+
 def extensions_disabled(environ: os._Environ[str] | dict[str, str] | None = None) -> bool:
     """Whether ``APIKEE_NO_EXTENSIONS`` asks for the pure-Python implementation."""
-    value = (os.environ if environ is None else environ).get(ENV_VAR, "")
-    return value.strip().lower() not in _FALSE
+    return _flag_set(ENV_VAR, environ)
 
 
 PORTABLE_VAR = "APIKEE_PORTABLE_C"
@@ -27,5 +31,4 @@ PORTABLE_VAR = "APIKEE_PORTABLE_C"
 def portable_c(environ: os._Environ[str] | dict[str, str] | None = None) -> bool:
     """Whether ``APIKEE_PORTABLE_C`` asks the compiled module for its portable C code only (no
     SHA-NI, no SSE2; the same values as ``APIKEE_NO_EXTENSIONS``)."""
-    value = (os.environ if environ is None else environ).get(PORTABLE_VAR, "")
-    return value.strip().lower() not in _FALSE
+    return _flag_set(PORTABLE_VAR, environ)
