@@ -9,6 +9,8 @@ mutations and equal exceptions.
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -122,7 +124,7 @@ _scopes = st.fixed_dictionaries(
     },
     optional={
         "root_path": st.sampled_from(["", "/api", None]),
-        "state": st.sampled_from([None, "dict"]),
+        "state": st.sampled_from([None, "dict", "mapping"]),
     },
 )
 
@@ -140,6 +142,8 @@ def test_asgi_gate_twins_agree(scope, always: bool, prefix: bool, drop) -> None:
         copy = dict(scope)
         if copy.get("state") == "dict":
             copy["state"] = {"other": 1}
+        elif copy.get("state") == "mapping":  # not a dict: set through its __setitem__
+            copy["state"] = collections.UserDict(other=1)
         if drop is not None:
             copy.pop(drop, None)
         outcome = _outcome(lambda copy=copy: _gate(core, always, prefix, calls).check(copy))

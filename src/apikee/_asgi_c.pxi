@@ -4,6 +4,25 @@
 # a list of 2-tuples of bytes); any other shape is handed to the pure twin whole, so results and
 # exceptions are its own.
 
+cdef extern from "Python.h":
+    # Borrowed references, for the loops below that must not count references per item.
+    ctypedef struct PyTypeObject:
+        pass
+    PyTypeObject PyTuple_Type
+    PyTypeObject PyBytes_Type
+    PyTypeObject PyDict_Type
+    PyTypeObject *Py_TYPE(PyObject *obj)
+    Py_ssize_t Py_SIZE(PyObject *obj)
+    Py_ssize_t PyList_GET_SIZE(object lst)
+    PyObject *PyList_GET_ITEM(object lst, Py_ssize_t i)
+    PyObject *PyTuple_GET_ITEM(PyObject *tup, Py_ssize_t i)
+    char *_bytes_data "PyBytes_AS_STRING" (PyObject *obj)
+    # NULL with no exception set when the key is absent (PyDict_GetItem would also hide an
+    # exception, at the cost of saving and restoring the error state on every call).
+    PyObject *PyDict_GetItemWithError(object d, object key) except? NULL
+    int PyDict_SetItem(object d, object key, object value) except -1
+
+
 def has_policy_claims(claims):
     """Whether ``claims`` (an :class:`ApikeeClaims`) carry a policy claim, ``rl`` or ``ip``
     (docs/SPEC.md section 8): the integrations look a key's policy up only then, or when the
@@ -37,39 +56,46 @@ cdef object _scan(object headers, object name, bint pair):
     # when there is neither, and (None, authorization) (or the pure function's pair) otherwise.
     # In C for what servers send (a list of 2-tuples of bytes); anything else, from the start,
     # by the pure function (_header.py, the definition), so results and errors are its own.
+    # The items are read as borrowed references (no reference counting per header): nothing
+    # between reading an item and the last use of it runs Python code, except first_value(),
+    # after which only its own result is used, and the list's size is read again every turn.
     if type(headers) is not list or type(name) is not bytes:
         return _scan_headers_py(headers, name)
-    cdef Py_ssize_t wanted = PyBytes_GET_SIZE(name), size, i
+    cdef Py_ssize_t wanted = PyBytes_GET_SIZE(name), size, i = 0
     cdef const char *target = PyBytes_AS_STRING(name)
     cdef const unsigned char *raw
+    cdef PyObject *item
+    cdef PyObject *item_name
+    cdef PyObject *value
     authorization = None
-    for i in range(len(<list>headers)):
-        item = (<list>headers)[i]
-        if type(item) is not tuple or len(<tuple>item) != 2:
+    while i < PyList_GET_SIZE(headers):
+        item = PyList_GET_ITEM(headers, i)
+        i += 1
+        if Py_TYPE(item) != &PyTuple_Type or Py_SIZE(item) != 2:
             return _scan_headers_py(headers, name)
-        item_name = (<tuple>item)[0]
-        value = (<tuple>item)[1]
-        if type(item_name) is not bytes or type(value) is not bytes:
+        item_name = PyTuple_GET_ITEM(item, 0)
+        value = PyTuple_GET_ITEM(item, 1)
+        if Py_TYPE(item_name) != &PyBytes_Type or Py_TYPE(value) != &PyBytes_Type:
             return _scan_headers_py(headers, name)
-        size = PyBytes_GET_SIZE(item_name)
-        if size == wanted and memcmp(PyBytes_AS_STRING(item_name), target, size) == 0:
-            raw = <const unsigned char *>PyBytes_AS_STRING(value)
-            size = PyBytes_GET_SIZE(value)
+        size = Py_SIZE(item_name)
+        if size == wanted and memcmp(_bytes_data(item_name), target, size) == 0:
+            raw = <const unsigned char *>_bytes_data(value)
+            size = Py_SIZE(value)
             if (
                 size > 0 and raw[0] != c' ' and raw[0] != c'\t' and raw[size - 1] != c' '
                 and raw[size - 1] != c'\t' and memchr(raw, c',', size) == NULL
             ):
-                return (value, authorization) if pair else value  # its first_value() is itself
-            value = first_value(value)
-            if value:
-                return (value, authorization) if pair else value
+                found = <object>value  # its first_value() is itself
+                return (found, authorization) if pair else found
+            found = first_value(<object>value)
+            if found:
+                return (found, authorization) if pair else found
         elif (
-            authorization is None and size == 13
-            and memcmp(PyBytes_AS_STRING(item_name), b"authorization", 13) == 0
-            and not _blank(<const unsigned char *>PyBytes_AS_STRING(value),
-                           PyBytes_GET_SIZE(value))
+            size == 13 and authorization is None
+            and memcmp(_bytes_data(item_name), b"authorization", 13) == 0
+            and not _blank(<const unsigned char *>_bytes_data(value), Py_SIZE(value))
         ):
-            authorization = value
+            authorization = <object>value
     return (None, authorization) if pair or authorization is not None else None
 
 
@@ -119,25 +145,28 @@ cdef class AsgiGate:
         the ``after`` step added response headers; an ApikeeError when the key is refused."""
         if type(scope) is not dict:
             return self._pure.check(scope)
-        cdef PyObject *kind = PyDict_GetItem(scope, _S_TYPE)
+        cdef PyObject *kind = PyDict_GetItemWithError(scope, _S_TYPE)
         cdef PyObject *found
         if kind == NULL:
             return self._pure.check(scope)  # its KeyError
         if kind != <PyObject *>_S_HTTP and kind != <PyObject *>_S_WEBSOCKET:
-            if not (<object>kind == _S_HTTP or <object>kind == _S_WEBSOCKET):
+            kind_owned = <object>kind  # held while its __eq__ runs (it could be any object)
+            if not (kind_owned == _S_HTTP or kind_owned == _S_WEBSOCKET):
                 return None
-        found = PyDict_GetItem(scope, _S_PATH)
+        found = PyDict_GetItemWithError(scope, _S_PATH)
         if found == NULL:
             return self._pure.check(scope)
         path = <object>found
-        found = PyDict_GetItem(scope, _S_ROOT)
-        if found != NULL and <object>found:
-            path = route_path(scope)
+        found = PyDict_GetItemWithError(scope, _S_ROOT)
+        if found != NULL:
+            root = <object>found  # held while its truth is tested
+            if root:
+                path = route_path(scope)
         if (self._has_exact and path in self._exact) or (
             self._prefix_open is not None and self._prefix_open(path)
         ):
             return None
-        found = PyDict_GetItem(scope, _S_HEADERS)
+        found = PyDict_GetItemWithError(scope, _S_HEADERS)
         if found == NULL:
             return self._pure.check(scope)
         key = _scan(<object>found, self._header, False)
@@ -161,12 +190,15 @@ cdef class AsgiGate:
             else has_policy_claims(claims)
         ):
             extra = self._after(claims, scope, path)
-        found = PyDict_GetItem(scope, _S_STATE)
+        found = PyDict_GetItemWithError(scope, _S_STATE)
         if found == NULL or <object>found is None:
             state = {}
-            scope[_S_STATE] = state
+            PyDict_SetItem(scope, _S_STATE, state)
         else:
             state = <object>found
-        state[_S_APIKEE] = claims
-        scope[_S_APIKEE] = claims
+        if Py_TYPE(<PyObject *>state) == &PyDict_Type:
+            PyDict_SetItem(state, _S_APIKEE, claims)
+        else:
+            state[_S_APIKEE] = claims
+        PyDict_SetItem(scope, _S_APIKEE, claims)
         return claims if extra is None else (claims, extra)
