@@ -143,6 +143,9 @@ cdef class AsgiGate:
         when it carries none, else its verified claims (also stored in
         ``scope["state"]["apikee"]`` and ``scope["apikee"]``), or ``(claims, headers)`` when
         the ``after`` step added response headers; an ApikeeError when the key is refused."""
+        return self._check(scope)
+
+    cdef object _check(self, object scope):
         if type(scope) is not dict:
             return self._pure.check(scope)
         cdef PyObject *kind = PyDict_GetItemWithError(scope, _S_TYPE)
@@ -202,3 +205,248 @@ cdef class AsgiGate:
             state[_S_APIKEE] = claims
         PyDict_SetItem(scope, _S_APIKEE, claims)
         return claims if extra is None else (claims, extra)
+
+
+# ── the middleware's entry and its awaitable ───────────────────────────────────────────────
+# The twin of ApikeeMiddleware._call (asgi.py, the definition): the same steps without a Python
+# coroutine frame on the success path. AsgiEntry.__call__ runs the gate and calls the app; the
+# AsgiCall it returns is awaited in place of the app's awaitable and forwards every step to it,
+# answering an ApikeeError the app raises on http with the middleware's own response.
+
+cdef extern from "Python.h":
+    int PyIter_Send(object iterator, object arg, PyObject **presult) except -1
+    bint PyCoro_CheckExact(object obj)
+    bint PyGen_CheckExact(object obj)
+    bint PyIter_Check(object obj)
+
+cdef extern from *:
+    """
+    /* AsgiCall's tp_iternext and am_send, around _asgi_send (set by apikee_asgi_install): the
+       end of the awaited iterator is reported without raising StopIteration (an exception
+       raised from Cython code costs a traceback entry, a frame object among others). */
+    typedef int (*apikee_send_fn)(PyObject *, PyObject *, PyObject **);
+    static apikee_send_fn apikee_asgi_send_impl = NULL;
+
+    static PySendResult apikee_asgi_am_send(PyObject *self, PyObject *arg, PyObject **presult) {
+        int sent;
+        *presult = NULL;
+        sent = apikee_asgi_send_impl(self, arg, presult);
+        if (sent < 0) {
+            *presult = NULL;
+            return PYGEN_ERROR;
+        }
+        return sent ? PYGEN_NEXT : PYGEN_RETURN;
+    }
+
+    static PyObject *apikee_asgi_iternext(PyObject *self) {
+        PyObject *result = NULL, *stop;
+        int sent = apikee_asgi_send_impl(self, Py_None, &result);
+        if (sent < 0) {
+            return NULL;
+        }
+        if (sent) {
+            return result;
+        }
+        if (result != Py_None) {  /* StopIteration(value); None is the end without one */
+            stop = PyObject_CallOneArg(PyExc_StopIteration, result);
+            if (stop != NULL) {
+                PyErr_SetObject(PyExc_StopIteration, stop);
+                Py_DECREF(stop);
+            }
+        }
+        Py_DECREF(result);
+        return NULL;
+    }
+
+    static void apikee_asgi_install(PyTypeObject *type, apikee_send_fn send) {
+        apikee_asgi_send_impl = send;
+        type->tp_iternext = apikee_asgi_iternext;
+        if (type->tp_as_async != NULL) {
+            type->tp_as_async->am_send = apikee_asgi_am_send;
+        }
+        PyType_Modified(type);
+    }
+    """
+    ctypedef int (*apikee_send_fn)(PyObject *, PyObject *, PyObject **)
+    void apikee_asgi_install(PyTypeObject *type, apikee_send_fn send)
+
+cdef int _CO_ITERABLE_COROUTINE = 0x100
+
+
+cdef object _await_iter(object awaitable):
+    """What ``await awaitable`` iterates: a coroutine itself, else its ``__await__()``."""
+    if PyCoro_CheckExact(awaitable):
+        return awaitable
+    if PyGen_CheckExact(awaitable) and awaitable.gi_code.co_flags & _CO_ITERABLE_COROUTINE:
+        return awaitable  # a generator-based coroutine (types.coroutine)
+    method = getattr(type(awaitable), "__await__", None)
+    if method is None:
+        raise TypeError(
+            f"object {type(awaitable).__name__} can't be used in 'await' expression"
+        )
+    iterator = method(awaitable)
+    if PyCoro_CheckExact(iterator) or not PyIter_Check(iterator):
+        raise TypeError(f"__await__() returned a non-iterator or a coroutine ({iterator!r})")
+    return iterator
+
+
+@cython.final
+@cython.freelist(8)
+cdef class AsgiCall:
+    """One request of the middleware, awaited in place of the app's awaitable (a coroutine's
+    ``__await__``, ``send``, ``throw`` and ``close``). An ApikeeError the app raises on http is
+    answered with the middleware's response; if that fails too, the app's error propagates."""
+
+    cdef object _it  # the iterator awaited: the app's, then the middleware's reject; None: done
+    cdef object _mw
+    cdef object _scope
+    cdef object _receive
+    cdef object _send
+    cdef object _error  # the app's ApikeeError, once answered by the reject
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):  # the slot itself is apikee_asgi_iternext (see above)
+        return self.send(None)
+
+    def send(self, value):
+        cdef PyObject *result = NULL
+        sent = _asgi_send(self, value, &result)
+        out = <object>result
+        Py_XDECREF(result)
+        if sent:
+            return out
+        if out is None:
+            raise StopIteration
+        raise StopIteration(out)
+
+    def throw(self, typ, val=None, tb=None):
+        it = self._it
+        if it is None:
+            _raise(typ, val, tb)
+        method = getattr(it, "throw", None)
+        try:
+            if method is None:
+                _raise(typ, val, tb)  # raised here, as `await` does for such an iterator
+            if val is None and tb is None:
+                return method(typ)
+            return method(typ, val, tb)
+        except StopIteration:
+            self._it = None
+            raise
+        except Exception as error:
+            self._switch(error)
+            return self.send(None)
+        except BaseException:
+            self._it = None
+            raise
+
+    def close(self):
+        it = self._it
+        self._it = None
+        if it is not None:
+            method = getattr(it, "close", None)
+            if method is not None:
+                method()
+
+    cdef _switch(self, error):
+        # The awaited iterator raised `error` (an Exception): raises it (or, once the reject
+        # has failed, the app's error), or switches to awaiting the reject.
+        self._it = None
+        first = self._error
+        if first is not None:
+            raise first from None  # the reject failed: the app's own error propagates
+        if not isinstance(error, ApikeeError) or self._scope[_S_TYPE] == _S_WEBSOCKET:
+            raise error
+        self._error = error
+        mw = self._mw
+        try:
+            it = _await_iter(
+                mw._reject(mw._response(error), self._scope, self._receive, self._send)
+            )
+        except Exception:
+            raise error from None
+        self._it = it
+
+
+cdef int _asgi_send(object call, object value, PyObject **presult) except -1:
+    # One step of an AsgiCall: 1 with the value yielded, 0 with the value returned (in
+    # *presult, a new reference), or -1 with the exception raised.
+    cdef AsgiCall self = <AsgiCall>call
+    cdef int sent
+    it = self._it
+    if it is None:
+        raise RuntimeError("cannot reuse already awaited coroutine")
+    try:
+        sent = PyIter_Send(it, value, presult)
+    except Exception as error:
+        self._switch(error)
+        return _asgi_send(self, None, presult)
+    except BaseException:
+        self._it = None
+        raise
+    if sent != 1:
+        self._it = None
+        Py_XDECREF(presult[0])  # the app's return value: the middleware returns None
+        Py_INCREF(None)
+        presult[0] = <PyObject *>None
+    return sent
+
+
+apikee_asgi_install(<PyTypeObject *>AsgiCall, <apikee_send_fn>_asgi_send)
+
+
+cdef _raise(typ, val, tb):
+    if isinstance(typ, BaseException):
+        raise typ
+    if val is None:
+        raise typ
+    if not isinstance(val, BaseException):
+        val = typ(val)
+    if tb is not None:
+        raise val.with_traceback(tb)
+    raise val
+
+
+cdef class AsgiEntry:
+    """The base of :class:`apikee.asgi.ApikeeMiddleware` on the native core: its ``__call__``
+    in C. With a compiled gate bound (``_use_gate``) it does what ``ApikeeMiddleware._call``
+    does, returning the middleware's coroutines off the success path and an :class:`AsgiCall`
+    on it; without one it returns ``_call(scope, receive, send)``."""
+
+    cdef public object app
+    cdef AsgiGate _native_gate
+
+    def _use_gate(self, gate):
+        """Bind ``gate`` when it is the compiled AsgiGate (else the pure ``_call`` is used)."""
+        self._native_gate = gate if type(gate) is AsgiGate else None
+
+    def __call__(self, scope, receive, send):
+        gate = self._native_gate
+        if gate is None:
+            return self._call(scope, receive, send)
+        try:
+            found = gate._check(scope)
+        except ApikeeError as error:
+            return self._reject(self._response(error), scope, receive, send)
+        if found is None:  # lifespan and future types, open paths, the metrics path
+            return self._open(scope, receive, send)
+        if found is False:
+            return self._no_key(scope, receive, send)
+        if type(found) is tuple:
+            send = self._with_headers(send, (<tuple>found)[1])
+        try:
+            it = _await_iter(self.app(scope, receive, send))
+        except Exception as error:
+            return self._refused(error, scope, receive, send)
+        cdef AsgiCall call = AsgiCall.__new__(AsgiCall)
+        call._it = it
+        call._mw = self
+        call._scope = scope
+        call._receive = receive
+        call._send = send
+        return call

@@ -23,7 +23,7 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.sequence cimport PySequence_List
 from cpython.set cimport PySet_Contains
 from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
@@ -446,6 +446,24 @@ cdef class Verifier:
         """
         if now is not None:
             now = checked_now(now)
+        claims = self._checked(key, now)
+        if type(claims) is not ApikeeClaims:
+            raise claims
+        if scopes:
+            require_scopes((<ApikeeClaims>claims).scopes, scopes, any_of=any_of)
+        failure = self._wrong_environment(<ApikeeClaims>claims)
+        if failure is not None:
+            raise failure
+        # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
+        if self._policy is not None and (<ApikeeClaims>claims)._policed:
+            self._policy(claims)
+        return claims
+
+    cdef object _checked(self, object key, object now):
+        # verify() up to its scopes: the claims, or the ApikeeError to raise (returned, not
+        # raised, so that verify() and the ASGI gate each raise it in their own frame: one
+        # traceback entry, however many compiled functions the failure was found in).
+        # Exceptions of the hooks (is_revoked) and of a non-ASCII str key propagate.
         cdef const unsigned char *data
         cdef Py_ssize_t n
         cdef bint is_text
@@ -457,13 +475,13 @@ cdef class Verifier:
             n = PyBytes_GET_SIZE(key)
             is_text = False
         elif key is None:
-            raise ApikeeError(_code.MISSING_KEY, E.MSG_MISSING)
+            return ApikeeError(_code.MISSING_KEY, E.MSG_MISSING)
         else:
-            raise ApikeeError(_code.INVALID_FORMAT, E.MSG_NOT_TEXT)
+            return ApikeeError(_code.INVALID_FORMAT, E.MSG_NOT_TEXT)
         if n == 0:
-            raise ApikeeError(_code.MISSING_KEY, E.MSG_MISSING)
+            return ApikeeError(_code.MISSING_KEY, E.MSG_MISSING)
         if n > self._max_key_length:
-            raise ApikeeError(_code.INVALID_FORMAT, self._too_long_message)
+            return ApikeeError(_code.INVALID_FORMAT, self._too_long_message)
         if is_text:
             if not PyUnicode_IS_ASCII(key):
                 _reject_non_ascii(str.__str__(key))
@@ -472,7 +490,7 @@ cdef class Verifier:
             data = <const unsigned char *>PyBytes_AS_STRING(key)
         claims = self._verify_ascii(data, n, now, key)
         if type(claims) is int:
-            raise ApikeeError(*_FAILURES[<int>claims])
+            return ApikeeError(*_FAILURES[<int>claims])
         # The raw key: an exact str equal to the input (bytes are read as latin-1, one char each).
         # A bytes key seen before may have it already (from the parsed-payloads table).
         if is_text:
@@ -480,31 +498,30 @@ cdef class Verifier:
         elif (<ApikeeClaims>claims).raw_key is None:
             (<ApikeeClaims>claims).raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order
-        # (section 2, step 10).
+        # (section 2, step 10); the scopes, environment and policy are the caller's.
         with cython.critical_section(self):  # the snapshot set_revocations() installed, whole
             fresh_until = self._fresh_until
             ids = self._revoked_ids
             tenants = self._revoked_tenants
             fingerprints = self._fingerprints
         if fresh_until is not None and _monotonic() > fresh_until:
-            raise ApikeeError(_code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
+            return ApikeeError(_code.STORE_UNAVAILABLE, E.MSG_STORE_UNAVAILABLE)
         if ids is not None or tenants is not None:
             if _revoked_by_snapshot(<ApikeeClaims>claims, ids, tenants, fingerprints):
-                raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
+                return ApikeeError(_code.REVOKED, E.MSG_REVOKED)
         if self._is_revoked is not None and self._is_revoked(claims):
-            raise ApikeeError(_code.REVOKED, E.MSG_REVOKED)
-        if scopes:
-            require_scopes((<ApikeeClaims>claims).scopes, scopes, any_of=any_of)
-        environment = (<ApikeeClaims>claims).environment
+            return ApikeeError(_code.REVOKED, E.MSG_REVOKED)
+        return claims
+
+    cdef object _wrong_environment(self, ApikeeClaims claims):
+        # The WRONG_ENVIRONMENT error for verified claims, or None.
+        environment = claims.environment
         if self._environment is not None and environment != self._environment:
-            raise ApikeeError(
+            return ApikeeError(
                 _code.WRONG_ENVIRONMENT,
                 E.MSG_WRONG_ENVIRONMENT.format(environment, self._environment),
             )
-        # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
-        if self._policy is not None and (<ApikeeClaims>claims)._policed:
-            self._policy(claims)
-        return claims
+        return None
 
     cdef object _verify_ascii(
         self, const unsigned char *data, Py_ssize_t n, object now, object key

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, MutableMapping
 
+from ._core import IMPLEMENTATION, load_backend
 from ._errors import MSG_IP_NOT_ALLOWED, ApikeeError, ErrorCode, RateLimitExceeded
 from ._http import (
     KeyGuard,
@@ -73,8 +74,12 @@ Prebuilt = tuple[
 
 _CACHE_LIMIT = 256  # distinct (code, message) error responses kept prebuilt per middleware
 
+# On the native core the middleware's __call__ is in C (apikee._core_c.AsgiEntry, in
+# _asgi_c.pxi): the steps of ApikeeMiddleware._call without a Python coroutine frame.
+_Entry: Any = load_backend("native").AsgiEntry if IMPLEMENTATION == "native" else object
 
-class ApikeeMiddleware(KeyGuard):
+
+class ApikeeMiddleware(KeyGuard, _Entry):
     """Pure ASGI middleware that requires a valid apikee key on every request.
 
     Options (all keyword-only):
@@ -129,10 +134,17 @@ class ApikeeMiddleware(KeyGuard):
             bool(self.scopes) or self.apikee._policy_for_all,
         )
         self._gate = gate.check
+        if _Entry is not object:
+            self._use_gate(gate)  # the C __call__ runs a compiled gate itself, else self._call
+            if type(self).__call__ is _Entry.__call__:  # not a subclass's own __call__
+                # What asyncio.iscoroutinefunction(mw.__call__) sees (ASGI servers and
+                # Starlette's TestClient tell ASGI 3 apps so): the pure entry point, same
+                # behaviour. Calling the instance itself uses the type's C __call__.
+                self.__call__ = self._call
 
     # ASGI entry point, for http and websocket alike. It is the hot path: one call to the gate,
-    # then the app (see _bind).
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # then the app (see _bind). On the native core AsgiEntry.__call__ (_asgi_c.pxi) is its twin.
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             found = self._gate(scope)
         except ApikeeError as error:
@@ -158,6 +170,28 @@ class ApikeeMiddleware(KeyGuard):
                 await self._reject(self._response(error), scope, receive, send)
             except Exception:
                 raise error from None
+
+    if _Entry is object:
+        __call__ = _call
+
+    async def _no_key(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A request without a key (AsgiEntry's path for it)."""
+        if self._usage is not None:
+            self._usage.missing()
+        await self._reject(self._missing, scope, receive, send)
+
+    async def _refused(
+        self, error: BaseException, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Calling the app raised ``error`` (AsgiEntry's path for it): as ``_call`` does."""
+        if not isinstance(error, ApikeeError) or scope["type"] == "websocket":
+            raise error
+        try:
+            await self._reject(self._response(error), scope, receive, send)
+        except Exception:
+            raise error from None
+
+    _with_headers = staticmethod(lambda send, extra: _adding_headers(send, extra))
 
     async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A request that needs no key: the metrics path is answered here, the rest goes on."""

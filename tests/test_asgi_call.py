@@ -1,0 +1,362 @@
+"""The awaitable ApikeeMiddleware returns per request, driven by hand, on both implementations.
+
+On the native core the middleware's ``__call__`` is in C (``AsgiEntry`` in ``_asgi_c.pxi``) and
+returns an ``AsgiCall`` that forwards to the app's awaitable; on the pure core it is the
+``async def`` ``ApikeeMiddleware._call``. Both must behave as that coroutine does: ``send``,
+``throw``, ``close``, cancellation, an ApikeeError from the app before and after it starts its
+response, apps whose awaitable is not a coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import gc
+import inspect
+
+import pytest
+from support import SECRET
+
+from apikee import ApikeeError, _core
+from apikee.asgi import ApikeeMiddleware
+
+
+class Pause:
+    """An awaitable that yields ``value`` once and returns what it is sent."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __await__(self):
+        received = yield self.value
+        return received
+
+
+def http_scope(key: str, kind: str = "http") -> dict:
+    return {
+        "type": kind,
+        "path": "/data",
+        "root_path": "",
+        "headers": [(b"x-api-key", key.encode())],
+        "client": ("127.0.0.1", 1234),
+    }
+
+
+async def receive() -> dict:
+    return {"type": "websocket.connect"}
+
+
+def collector() -> tuple[list, object]:
+    sent: list = []
+
+    async def send(message) -> None:
+        sent.append(message)
+
+    return sent, send
+
+
+def statuses(sent: list) -> list:
+    return [m.get("status") for m in sent if m["type"].endswith("response.start")]
+
+
+@pytest.fixture
+def key(make_apikee) -> tuple:
+    apikee = make_apikee(secrets=[SECRET])
+    return apikee, apikee.create("acme", scopes=["read"])
+
+
+def test_it_is_an_awaitable_of_an_asgi3_app(key) -> None:
+    apikee, token = key
+    log = []
+
+    async def app(scope, receive, send) -> str:
+        log.append(scope["apikee"].tenant)
+        return "ignored"
+
+    middleware = ApikeeMiddleware(app, apikee=apikee)
+    # ASGI servers and Starlette's TestClient tell ASGI 3 apps by this
+    assert asyncio.iscoroutinefunction(middleware.__call__)
+    call = middleware(http_scope(token), receive, collector()[1])
+    assert inspect.isawaitable(call)
+    assert isinstance(call, collections.abc.Coroutine)
+    assert asyncio.run(call) is None  # the middleware returns None, as the coroutine does
+    assert log == ["acme"]
+    if apikee.implementation == "native" and _core.IMPLEMENTATION == "native":
+        assert type(call).__name__ == "AsgiCall"  # the compiled entry point (_asgi_c.pxi)
+
+
+def test_send_forwards_values_and_the_end(key) -> None:
+    apikee, token = key
+    seen = []
+
+    async def app(scope, receive, send) -> None:
+        seen.append(await Pause("first"))
+        seen.append(await Pause("second"))
+
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    iterator = call.__await__()
+    assert iterator.send(None) == "first"
+    assert iterator.send(1) == "second"
+    with pytest.raises(StopIteration) as stop:
+        iterator.send(2)
+    assert stop.value.value is None
+    assert seen == [1, 2]
+    with pytest.raises(RuntimeError):  # a finished coroutine cannot be resumed
+        iterator.send(None)
+    # next() and send() on the awaitable itself
+    seen.clear()
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    assert call.send(None) == "first"
+    assert next(call.__await__()) == "second"
+    with pytest.raises(StopIteration):
+        call.send(None)
+    assert seen == [None, None]
+
+
+def test_throw_goes_to_the_app(key) -> None:
+    apikee, token = key
+    log = []
+
+    async def app(scope, receive, send) -> None:
+        try:
+            await Pause("waiting")
+        except ValueError as error:
+            log.append(str(error))
+            await Pause("again")
+        raise KeyError("out")
+
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    assert call.send(None) == "waiting"
+    assert call.throw(ValueError("in")) == "again"
+    assert log == ["in"]
+    with pytest.raises(KeyError):
+        call.send(None)
+    # an error the app does not catch propagates unchanged
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    call.send(None)
+    with pytest.raises(OSError, match="boom"):
+        call.throw(OSError("boom"))
+    # thrown before it started: the app never runs
+    log.clear()
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    with pytest.raises(ValueError):
+        call.throw(ValueError("early"))
+    assert log == []
+
+
+def test_an_apikee_error_thrown_in_is_answered_on_http(key) -> None:
+    apikee, token = key
+
+    async def app(scope, receive, send) -> None:
+        await Pause("waiting")
+
+    sent, send = collector()
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, send)
+    call.send(None)
+    with pytest.raises(StopIteration):
+        call.throw(ApikeeError("REVOKED", "revoked"))
+    assert statuses(sent) == [401]
+    # on a websocket it propagates
+    sent, send = collector()
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token, "websocket"), receive, send)
+    call.send(None)
+    with pytest.raises(ApikeeError):
+        call.throw(ApikeeError("REVOKED", "revoked"))
+    assert sent == []
+
+
+def test_close_closes_the_app(key) -> None:
+    apikee, token = key
+    log = []
+
+    async def app(scope, receive, send) -> None:
+        try:
+            await Pause("waiting")
+        finally:
+            log.append("closed")
+
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    call.send(None)
+    call.close()
+    assert log == ["closed"]
+    call.close()  # twice is fine
+    with pytest.raises(RuntimeError):
+        call.send(None)
+    # closing one that never started
+    call = ApikeeMiddleware(app, apikee=apikee)(http_scope(token), receive, collector()[1])
+    call.close()
+    del call
+    gc.collect()
+
+
+def test_cancellation_propagates(key) -> None:
+    apikee, token = key
+    log = []
+
+    async def app(scope, receive, send) -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log.append("cancelled")
+            raise
+
+    async def main() -> None:
+        middleware = ApikeeMiddleware(app, apikee=apikee)
+        task = asyncio.ensure_future(middleware(http_scope(token), receive, collector()[1]))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        # awaited from a coroutine of the server's own
+        async def server() -> None:
+            await middleware(http_scope(token), receive, collector()[1])
+
+        task = asyncio.ensure_future(server())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert log == ["cancelled", "cancelled"]
+
+
+def test_cancelled_while_answering_an_app_error(key) -> None:
+    apikee, token = key
+
+    async def app(scope, receive, send) -> None:
+        raise ApikeeError("REVOKED", "revoked")
+
+    async def slow_send(message) -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> None:
+        middleware = ApikeeMiddleware(app, apikee=apikee)
+        task = asyncio.ensure_future(middleware(http_scope(token), receive, slow_send))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+def test_app_errors_before_and_after_the_response(key) -> None:
+    apikee, token = key
+
+    async def early(scope, receive, send) -> None:
+        await Pause(None)
+        raise ApikeeError("INSUFFICIENT_SCOPE", "needs billing")
+
+    async def late(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise ApikeeError("REVOKED", "too late")
+
+    sent, send = collector()
+
+    async def run(app, send, kind="http") -> None:
+        await ApikeeMiddleware(app, apikee=apikee)(http_scope(token, kind), receive, send)
+
+    asyncio.run(run(early, send))
+    assert statuses(sent) == [403]
+    assert sent[-1]["body"].startswith(b'{"error":"INSUFFICIENT_SCOPE"')
+
+    sent = []
+
+    async def refusing(message) -> None:  # a server: one response start only
+        if sent and message["type"] == "http.response.start":
+            raise RuntimeError("response already started")
+        sent.append(message)
+
+    with pytest.raises(ApikeeError) as raised:
+        asyncio.run(run(late, refusing))
+    assert raised.value.code == "REVOKED"
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert statuses(sent) == [200]
+    # on a websocket the app's error propagates
+    sent, send = collector()
+    with pytest.raises(ApikeeError):
+        asyncio.run(run(early, send, "websocket"))
+    assert sent == []
+
+
+def test_apps_whose_awaitable_is_not_a_coroutine(key) -> None:
+    apikee, token = key
+
+    class Responder:  # an awaitable object, not a coroutine
+        def __init__(self, scope, receive, send):
+            self.send = send
+
+        def __await__(self):
+            yield from Pause("tick").__await__()
+            yield from self.send({"type": "http.response.start", "status": 204}).__await__()
+            yield from self.send({"type": "http.response.body", "body": b""}).__await__()
+
+    sent, send = collector()
+    call = ApikeeMiddleware(Responder, apikee=apikee)(http_scope(token), receive, send)
+    assert call.send(None) == "tick"
+    with pytest.raises(StopIteration):
+        call.send(None)
+    assert statuses(sent) == [204]
+
+    def refusing(scope, receive, send):  # raises before returning an awaitable
+        raise ApikeeError("INSUFFICIENT_SCOPE", "needs billing")
+
+    sent, send = collector()
+    asyncio.run(_await(ApikeeMiddleware(refusing, apikee=apikee)(http_scope(token), receive, send)))
+    assert statuses(sent) == [403]
+
+    def broken(scope, receive, send):
+        return 42
+
+    with pytest.raises(TypeError):
+        asyncio.run(
+            _await(ApikeeMiddleware(broken, apikee=apikee)(http_scope(token), receive, send))
+        )
+
+
+async def _await(awaitable) -> None:
+    await awaitable
+
+
+def test_many_calls_do_not_leak(key) -> None:
+    apikee, token = key
+
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = ApikeeMiddleware(app, apikee=apikee)
+    sent, send = collector()
+
+    async def main(count: int) -> None:
+        for _ in range(count):
+            await middleware(http_scope(token), receive, send)
+            sent.clear()
+
+    asyncio.run(main(100))
+    gc.collect()
+    before = len(gc.get_objects())
+    asyncio.run(main(2000))
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
+
+
+def test_a_subclass_may_wrap_the_entry_point(key) -> None:
+    apikee, token = key
+    log = []
+
+    async def app(scope, receive, send) -> None:
+        log.append("app")
+
+    class Logged(ApikeeMiddleware):
+        async def __call__(self, scope, receive, send) -> None:
+            log.append("subclass")
+            await super().__call__(scope, receive, send)
+
+    middleware = Logged(app, apikee=apikee)
+    assert asyncio.iscoroutinefunction(middleware.__call__)
+    asyncio.run(middleware(http_scope(token), receive, collector()[1]))
+    asyncio.run(middleware.__call__(http_scope(token), receive, collector()[1]))
+    assert log == ["subclass", "app"] * 2
