@@ -360,3 +360,54 @@ def test_a_subclass_may_wrap_the_entry_point(key) -> None:
     asyncio.run(middleware(http_scope(token), receive, collector()[1]))
     asyncio.run(middleware.__call__(http_scope(token), receive, collector()[1]))
     assert log == ["subclass", "app"] * 2
+
+
+def test_the_entry_point_takes_any_call_form(key) -> None:
+    """Native core: instances are called with vectorcall (no argument tuple); keywords, a wrong
+    number of arguments, a subclass, and a ``__call__`` given to the class later all behave as
+    the type's own ``__call__`` does."""
+    apikee, token = key
+    log = []
+
+    async def app(scope, receive, send) -> None:
+        log.append(scope["apikee"].tenant)
+
+    class Plain(ApikeeMiddleware):  # keeps the entry point: gets the vectorcall one too
+        pass
+
+    middleware = Plain(app, apikee=apikee)
+    asyncio.run(middleware(http_scope(token), receive, collector()[1]))
+    asyncio.run(middleware(http_scope(token), receive=receive, send=collector()[1]))
+    asyncio.run(middleware(scope=http_scope(token), receive=receive, send=collector()[1]))
+    assert log == ["acme"] * 3
+    for args in ((), (http_scope(token),), (http_scope(token), receive, None, None)):
+        with pytest.raises(TypeError):
+            middleware(*args)
+    with pytest.raises(TypeError):
+        middleware(http_scope(token), receive, collector()[1], extra=1)
+
+    async def replaced(self, scope, receive, send) -> None:
+        log.append("replaced")
+
+    Plain.__call__ = replaced  # the class's own __call__ from now on, for every instance
+    asyncio.run(middleware(http_scope(token), receive, collector()[1]))
+    asyncio.run(Plain(app, apikee=apikee)(http_scope(token), receive, collector()[1]))
+    assert log[3:] == ["replaced"] * 2
+    del Plain.__call__
+    asyncio.run(middleware(http_scope(token), receive, collector()[1]))
+    assert log[5:] == ["acme"]
+
+
+def test_enable_vectorcall_refuses_other_classes() -> None:
+    if _core.IMPLEMENTATION != "native":
+        pytest.skip("the native core's entry point")
+    native = _core.load_backend("native")
+    with pytest.raises(TypeError):
+        native.enable_vectorcall(dict)
+
+    class Own(ApikeeMiddleware):
+        def __call__(self, scope, receive, send):
+            return None
+
+    assert native.enable_vectorcall(Own) is False
+    assert native.enable_vectorcall(type("Plain", (ApikeeMiddleware,), {})) is True

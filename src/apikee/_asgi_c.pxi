@@ -6,8 +6,6 @@
 
 cdef extern from "Python.h":
     # Borrowed references, for the loops below that must not count references per item.
-    ctypedef struct PyTypeObject:
-        pass
     PyTypeObject PyTuple_Type
     PyTypeObject PyBytes_Type
     PyTypeObject PyDict_Type
@@ -126,6 +124,7 @@ cdef class AsgiGate:
     cdef bint _always
     cdef bint _has_exact
     cdef object _pure  # the same gate in Python, for scopes of another shape
+    cdef Verifier _verifier  # the Verifier whose own verify ``verify`` is, else None
 
     def __init__(self, header, exact, prefix_open, bearer, verify, after, always):
         self._pure = _PureAsgiGate(header, exact, prefix_open, bearer, verify, after, always)
@@ -137,6 +136,9 @@ cdef class AsgiGate:
         self._after = after
         self._always = bool(always)
         self._has_exact = len(exact) > 0
+        owner = getattr(verify, "__self__", None)
+        if type(owner) is Verifier and verify == owner.verify:
+            self._verifier = owner  # called in C: see _check
 
     def check(self, scope):
         """One request: None when it needs no key (not http/websocket, or an open path), False
@@ -183,10 +185,20 @@ cdef class AsgiGate:
                 key = bearer_token(authorization)
                 if key is None:
                     return False
-        # (Calling a Verifier's verify as a C method would skip the method call, but an error
-        # raised through one more compiled function costs one more traceback entry: a
-        # rejected key paid ~0.1 us more than the call saved.)
-        claims = self._verify(key)
+        cdef Verifier verifier = self._verifier
+        if verifier is None:
+            claims = self._verify(key)
+        else:
+            # verify(key) itself, without the method call: its steps (Verifier.verify), each
+            # failure raised here, in this frame, as verify() raises it in its own.
+            claims = verifier._checked(key, None)
+            if type(claims) is not ApikeeClaims:
+                raise claims
+            failure = verifier._wrong_environment(<ApikeeClaims>claims)
+            if failure is not None:
+                raise failure
+            if verifier._policy is not None and (<ApikeeClaims>claims)._policed:
+                verifier._policy(claims)
         extra = None
         if self._always or (
             (<ApikeeClaims>claims)._policed if type(claims) is ApikeeClaims
@@ -412,20 +424,124 @@ cdef _raise(typ, val, tb):
     raise val
 
 
+cdef extern from *:
+    """
+    /* The middleware instance called with vectorcall (PEP 590): the server's
+       `await app(scope, receive, send)` then builds no argument tuple. CPython reads the
+       function from each instance (tp_vectorcall_offset); NULL there means tp_call. The function
+       checks on every call that the type's tp_call is still AsgiEntry's (a subclass or a later
+       assignment may give the class its own __call__): if not, or for any other arguments, the
+       call goes to the type's tp_call, with a tuple and a dict, exactly as without vectorcall. */
+    typedef PyObject *(*apikee_entry_fn)(PyObject *, PyObject *, PyObject *, PyObject *);
+    static apikee_entry_fn apikee_entry_impl = NULL;
+    static ternaryfunc apikee_entry_tp_call = NULL;
+
+    static PyObject *apikee_entry_vectorcall(PyObject *self, PyObject *const *args,
+                                             size_t nargsf, PyObject *kwnames) {
+        Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), nkw, i;
+        ternaryfunc call = Py_TYPE(self)->tp_call;
+        PyObject *tuple, *kwargs = NULL, *result;
+        nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        if (call == apikee_entry_tp_call && nargs == 3 && nkw == 0) {
+            return apikee_entry_impl(self, args[0], args[1], args[2]);
+        }
+        if (call == NULL) {
+            PyErr_Format(PyExc_TypeError, "'%.200s' object is not callable",
+                         Py_TYPE(self)->tp_name);
+            return NULL;
+        }
+        tuple = PyTuple_New(nargs);
+        if (tuple == NULL) {
+            return NULL;
+        }
+        for (i = 0; i < nargs; i++) {
+            Py_INCREF(args[i]);
+            PyTuple_SET_ITEM(tuple, i, args[i]);
+        }
+        if (nkw > 0) {
+            kwargs = PyDict_New();
+            if (kwargs == NULL) {
+                Py_DECREF(tuple);
+                return NULL;
+            }
+            for (i = 0; i < nkw; i++) {
+                if (PyDict_SetItem(kwargs, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0) {
+                    Py_DECREF(tuple);
+                    Py_DECREF(kwargs);
+                    return NULL;
+                }
+            }
+        }
+        result = call(self, tuple, kwargs);
+        Py_DECREF(tuple);
+        Py_XDECREF(kwargs);
+        return result;
+    }
+
+    /* Give `type` (a subclass of AsgiEntry that keeps AsgiEntry's __call__) the vectorcall
+       entry; `offset` is where an instance keeps the function. 0 when not given. */
+    static int apikee_entry_enable(PyTypeObject *type, PyTypeObject *base, Py_ssize_t offset,
+                                   apikee_entry_fn impl) {
+        apikee_entry_impl = impl;
+        apikee_entry_tp_call = base->tp_call;
+        if (type->tp_call != base->tp_call) {
+            return 0;
+        }
+        type->tp_vectorcall_offset = offset;
+        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+        return 1;
+    }
+    """
+    ctypedef PyObject *(*vectorcallfunc)(PyObject *, PyObject **, size_t, PyObject *)
+    ctypedef PyObject *(*apikee_entry_fn)(
+        PyObject *, PyObject *, PyObject *, PyObject *
+    ) except NULL
+    PyObject *apikee_entry_vectorcall(PyObject *, PyObject **, size_t, PyObject *)
+    int apikee_entry_enable(PyTypeObject *type, PyTypeObject *base, Py_ssize_t offset,
+                            apikee_entry_fn impl)
+
+
+cdef PyObject *_entry_call(PyObject *self, PyObject *scope, PyObject *receive,
+                           PyObject *send) except NULL:
+    result = (<AsgiEntry>self)._enter(<object>scope, <object>receive, <object>send)
+    Py_INCREF(result)
+    return <PyObject *>result
+
+
+def enable_vectorcall(cls):
+    """Give ``cls`` (:class:`apikee.asgi.ApikeeMiddleware`) the vectorcall entry point: its
+    instances are then called without an argument tuple. True when done (False for a class
+    with a ``__call__`` of its own)."""
+    if not issubclass(cls, AsgiEntry):
+        raise TypeError("not a subclass of AsgiEntry")
+    cdef AsgiEntry probe = AsgiEntry.__new__(AsgiEntry)
+    cdef Py_ssize_t offset = <char *>&probe._vectorcall - <char *><PyObject *>probe
+    return bool(apikee_entry_enable(
+        <PyTypeObject *>cls, <PyTypeObject *>AsgiEntry, offset, _entry_call
+    ))
+
+
 cdef class AsgiEntry:
     """The base of :class:`apikee.asgi.ApikeeMiddleware` on the native core: its ``__call__``
     in C. With a compiled gate bound (``_use_gate``) it does what ``ApikeeMiddleware._call``
     does, returning the middleware's coroutines off the success path and an :class:`AsgiCall`
     on it; without one it returns ``_call(scope, receive, send)``."""
 
+    cdef vectorcallfunc _vectorcall  # read by CPython (see enable_vectorcall); first field
     cdef public object app
     cdef AsgiGate _native_gate
+
+    def __cinit__(self):
+        self._vectorcall = <vectorcallfunc>apikee_entry_vectorcall
 
     def _use_gate(self, gate):
         """Bind ``gate`` when it is the compiled AsgiGate (else the pure ``_call`` is used)."""
         self._native_gate = gate if type(gate) is AsgiGate else None
 
     def __call__(self, scope, receive, send):
+        return self._enter(scope, receive, send)
+
+    cdef object _enter(self, object scope, object receive, object send):
         gate = self._native_gate
         if gate is None:
             return self._call(scope, receive, send)

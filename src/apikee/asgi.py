@@ -32,7 +32,7 @@ What it does per connection type:
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
 
 from ._core import IMPLEMENTATION, load_backend
 from ._errors import MSG_IP_NOT_ALLOWED, ApikeeError, ErrorCode, RateLimitExceeded
@@ -76,7 +76,12 @@ _CACHE_LIMIT = 256  # distinct (code, message) error responses kept prebuilt per
 
 # On the native core the middleware's __call__ is in C (apikee._core_c.AsgiEntry, in
 # _asgi_c.pxi): the steps of ApikeeMiddleware._call without a Python coroutine frame.
-_Entry: Any = load_backend("native").AsgiEntry if IMPLEMENTATION == "native" else object
+_native: Any = load_backend("native") if IMPLEMENTATION == "native" else None
+if TYPE_CHECKING:  # for type checkers the middleware is the pure class, __call__ = _call
+    _Entry = object
+else:
+    _Entry = _native.AsgiEntry if _native is not None else object
+_VECTORCALL: set[type] = set()  # the classes given the C vectorcall entry point
 
 
 class ApikeeMiddleware(KeyGuard, _Entry):
@@ -135,12 +140,15 @@ class ApikeeMiddleware(KeyGuard, _Entry):
         )
         self._gate = gate.check
         if _Entry is not object:
-            self._use_gate(gate)  # the C __call__ runs a compiled gate itself, else self._call
+            _native.AsgiEntry._use_gate(self, gate)  # the C __call__ runs it itself, else _call
             if type(self).__call__ is _Entry.__call__:  # not a subclass's own __call__
                 # What asyncio.iscoroutinefunction(mw.__call__) sees (ASGI servers and
                 # Starlette's TestClient tell ASGI 3 apps so): the pure entry point, same
                 # behaviour. Calling the instance itself uses the type's C __call__.
-                self.__call__ = self._call
+                vars(self)["__call__"] = self._call
+                if type(self) not in _VECTORCALL:  # once per class: no argument tuple per call
+                    _native.enable_vectorcall(type(self))
+                    _VECTORCALL.add(type(self))
 
     # ASGI entry point, for http and websocket alike. It is the hot path: one call to the gate,
     # then the app (see _bind). On the native core AsgiEntry.__call__ (_asgi_c.pxi) is its twin.
