@@ -103,6 +103,20 @@ cdef str _S_TYPE = "type", _S_PATH = "path", _S_ROOT = "root_path", _S_HEADERS =
 cdef str _S_STATE = "state", _S_APIKEE = "apikee", _S_HTTP = "http", _S_WEBSOCKET = "websocket"
 
 
+@cython.final
+@cython.freelist(4)
+cdef class _Refusal:
+    """An ApikeeError the gate found, returned to the middleware instead of raised."""
+
+    cdef object error
+
+
+cdef inline _Refusal _refusal(object error):
+    cdef _Refusal refusal = _Refusal.__new__(_Refusal)
+    refusal.error = error
+    return refusal
+
+
 cdef class AsgiGate:
     """The per-request key check of :class:`apikee.asgi.ApikeeMiddleware`, bound once.
 
@@ -145,9 +159,16 @@ cdef class AsgiGate:
         when it carries none, else its verified claims (also stored in
         ``scope["state"]["apikee"]`` and ``scope["apikee"]``), or ``(claims, headers)`` when
         the ``after`` step added response headers; an ApikeeError when the key is refused."""
-        return self._check(scope)
+        found = self._check(scope)
+        if type(found) is _Refusal:
+            raise (<_Refusal>found).error
+        return found
 
     cdef object _check(self, object scope):
+        # check(), except that a key the verifier refuses gives a _Refusal holding the error
+        # (not raised: a raise and its catch cost more than the rest of the refusal); errors
+        # raised by the callables it was given (after, prefix_open, a verify of another kind,
+        # the verifier's hooks and policy) propagate.
         if type(scope) is not dict:
             return self._pure.check(scope)
         cdef PyObject *kind = PyDict_GetItemWithError(scope, _S_TYPE)
@@ -190,13 +211,13 @@ cdef class AsgiGate:
             claims = self._verify(key)
         else:
             # verify(key) itself, without the method call: its steps (Verifier.verify), each
-            # failure raised here, in this frame, as verify() raises it in its own.
+            # failure returned as verify() would raise it.
             claims = verifier._checked(key, None)
             if type(claims) is not ApikeeClaims:
-                raise claims
+                return _refusal(claims)
             failure = verifier._wrong_environment(<ApikeeClaims>claims)
             if failure is not None:
-                raise failure
+                return _refusal(failure)
             if verifier._policy is not None and (<ApikeeClaims>claims)._policed:
                 verifier._policy(claims)
         extra = None
@@ -549,12 +570,16 @@ cdef class AsgiEntry:
             found = gate._check(scope)
         except ApikeeError as error:
             return self._reject(self._response(error), scope, receive, send)
-        if found is None:  # lifespan and future types, open paths, the metrics path
-            return self._open(scope, receive, send)
-        if found is False:
-            return self._no_key(scope, receive, send)
-        if type(found) is tuple:
-            send = self._with_headers(send, (<tuple>found)[1])
+        if type(found) is not ApikeeClaims:
+            if found is None:  # lifespan and future types, open paths, the metrics path
+                return self._open(scope, receive, send)
+            if found is False:
+                return self._no_key(scope, receive, send)
+            if type(found) is _Refusal:
+                error = (<_Refusal>found).error
+                return self._reject(self._response(error), scope, receive, send)
+            if type(found) is tuple:
+                send = self._with_headers(send, (<tuple>found)[1])
         try:
             it = _await_iter(self.app(scope, receive, send))
         except Exception as error:
