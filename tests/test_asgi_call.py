@@ -15,9 +15,11 @@ import gc
 import inspect
 
 import pytest
-from support import SECRET
+from hypothesis import given
+from hypothesis import strategies as st
+from support import OTHER_SECRET, SECRET
 
-from apikee import ApikeeError, _core
+from apikee import ApikeeError, ErrorCode, _core
 from apikee.asgi import ApikeeMiddleware
 
 
@@ -411,3 +413,97 @@ def test_enable_vectorcall_refuses_other_classes() -> None:
 
     assert native.enable_vectorcall(Own) is False
     assert native.enable_vectorcall(type("Plain", (ApikeeMiddleware,), {})) is True
+
+
+# ── the compiled entry point against the coroutine, request by request ────────────────────
+
+_APP_BEHAVIOURS = ["ok", "refuses-before", "refuses-after", "fails", "silent"]
+
+
+def _entry_app(behaviour: str):
+    async def app(scope, receive, send) -> None:
+        if behaviour == "refuses-before":
+            raise ApikeeError(ErrorCode.INSUFFICIENT_SCOPE, "the app wants more")
+        if behaviour == "fails":
+            raise ValueError("the app broke")
+        if behaviour == "silent":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if behaviour == "refuses-after":
+            raise ApikeeError(ErrorCode.INSUFFICIENT_SCOPE, "too late to answer")
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def _run_entry(call, scope: dict) -> tuple:
+    """What one request did: the messages sent (RateLimit values dropped: they count down),
+    how it ended, and the claims left in the scope."""
+    sent, send = collector()
+    try:
+        asyncio.run(call(scope, receive, send))
+        ended = "returned"
+    except ApikeeError as error:
+        ended = ("ApikeeError", error.code)
+    except Exception as error:
+        ended = (type(error).__name__, str(error))
+    messages = []
+    for message in sent:
+        message = dict(message)
+        if "headers" in message:
+            message["headers"] = [
+                (name, b"" if name.startswith(b"ratelimit") else value)
+                for name, value in message["headers"]
+            ]
+        messages.append(message)
+    claims = scope.get("apikee")
+    return messages, ended, None if claims is None else claims.tenant
+
+
+@given(
+    kind=st.sampled_from(["http", "websocket", "lifespan"]),
+    path=st.sampled_from(["/data", "/health", "/open/x"]),
+    credential=st.sampled_from(
+        ["valid", "limited", "forged", "expired", "test-env", "none", "bearer", "bearer-junk"]
+    ),
+    required=st.sampled_from([(), ("read",), ("write",)]),
+    behaviour=st.sampled_from(_APP_BEHAVIOURS),
+)
+def test_the_compiled_entry_and_the_coroutine_agree(kind, path, credential, required, behaviour):
+    """Native core: calling the middleware (AsgiEntry, in C) and awaiting its pure coroutine
+    (ApikeeMiddleware._call) give the same messages, the same end and the same claims, for
+    every kind of connection, open path, key and app behaviour."""
+    if _core.IMPLEMENTATION != "native":
+        pytest.skip("the native core's entry point")
+    from apikee import Apikee
+
+    outcomes = []
+    for entry in ("compiled", "coroutine"):
+        apikee = Apikee(secret=SECRET, implementation="native", environment="live")
+        keys = {
+            "valid": apikee.create("acme", scopes=["read"], environment="live"),
+            "limited": apikee.create(
+                "acme", scopes=["read"], environment="live", rate_limit="1000/1m"
+            ),
+            "forged": Apikee(secret=OTHER_SECRET).create("acme"),
+            "expired": apikee.create("acme", environment="live", expires_in=-60),
+            "test-env": apikee.create("acme", environment="test"),
+        }
+        headers = []
+        if credential in keys:
+            headers = [(b"x-api-key", keys[credential].encode())]
+        elif credential == "bearer":
+            headers = [(b"authorization", b"Bearer " + keys["valid"].encode())]
+        elif credential == "bearer-junk":
+            headers = [(b"authorization", b"Bearer junk")]
+        middleware = ApikeeMiddleware(
+            _entry_app(behaviour),
+            apikee=apikee,
+            exclude_paths=["/health"],
+            exclude_prefixes=["/open"],
+            scopes=required,
+        )
+        scope = {"type": kind, "path": path, "root_path": "", "headers": headers}
+        call = middleware if entry == "compiled" else middleware._call
+        outcomes.append(_run_entry(call, scope))
+    assert outcomes[0] == outcomes[1]
