@@ -412,7 +412,11 @@ def test_enable_vectorcall_refuses_other_classes() -> None:
             return None
 
     assert native.enable_vectorcall(Own) is False
-    assert native.enable_vectorcall(type("Plain", (ApikeeMiddleware,), {})) is True
+    plain = type("Plain", (ApikeeMiddleware,), {})
+    assert native.enable_vectorcall(plain) is True
+    vectorcall = 1 << 11  # Py_TPFLAGS_HAVE_VECTORCALL: given as the class is created
+    assert ApikeeMiddleware.__flags__ & vectorcall and plain.__flags__ & vectorcall
+    assert not Own.__flags__ & vectorcall
 
 
 # ── the compiled entry point against the coroutine, request by request ────────────────────

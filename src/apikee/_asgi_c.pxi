@@ -499,13 +499,17 @@ cdef extern from *:
         return result;
     }
 
-    /* Give `type` (a subclass of AsgiEntry that keeps AsgiEntry's __call__) the vectorcall
-       entry; `offset` is where an instance keeps the function. 0 when not given. */
-    static int apikee_entry_enable(PyTypeObject *type, PyTypeObject *base, Py_ssize_t offset,
-                                   apikee_entry_fn impl) {
+    /* Set once, while the module is imported. */
+    static void apikee_entry_setup(PyTypeObject *base, apikee_entry_fn impl) {
         apikee_entry_impl = impl;
         apikee_entry_tp_call = base->tp_call;
-        if (type->tp_call != base->tp_call) {
+    }
+
+    /* Give `type` (a subclass of AsgiEntry that keeps AsgiEntry's __call__) the vectorcall
+       entry; `offset` is where an instance keeps the function. 0 when not given. Called when
+       the class is created, before it has instances (so no thread can be calling one). */
+    static int apikee_entry_enable(PyTypeObject *type, Py_ssize_t offset) {
+        if (apikee_entry_tp_call == NULL || type->tp_call != apikee_entry_tp_call) {
             return 0;
         }
         type->tp_vectorcall_offset = offset;
@@ -518,8 +522,8 @@ cdef extern from *:
         PyObject *, PyObject *, PyObject *, PyObject *
     ) except NULL
     PyObject *apikee_entry_vectorcall(PyObject *, PyObject **, size_t, PyObject *)
-    int apikee_entry_enable(PyTypeObject *type, PyTypeObject *base, Py_ssize_t offset,
-                            apikee_entry_fn impl)
+    void apikee_entry_setup(PyTypeObject *base, apikee_entry_fn impl)
+    int apikee_entry_enable(PyTypeObject *type, Py_ssize_t offset)
 
 
 cdef PyObject *_entry_call(PyObject *self, PyObject *scope, PyObject *receive,
@@ -530,16 +534,14 @@ cdef PyObject *_entry_call(PyObject *self, PyObject *scope, PyObject *receive,
 
 
 def enable_vectorcall(cls):
-    """Give ``cls`` (:class:`apikee.asgi.ApikeeMiddleware`) the vectorcall entry point: its
-    instances are then called without an argument tuple. True when done (False for a class
-    with a ``__call__`` of its own)."""
-    if not issubclass(cls, AsgiEntry):
+    """Give ``cls`` (:class:`apikee.asgi.ApikeeMiddleware`, or a subclass, as it is created and
+    before it has instances) the vectorcall entry point: its instances are then called without
+    an argument tuple. True when done (False for a class with a ``__call__`` of its own)."""
+    if not (isinstance(cls, type) and issubclass(cls, AsgiEntry)):
         raise TypeError("not a subclass of AsgiEntry")
     cdef AsgiEntry probe = AsgiEntry.__new__(AsgiEntry)
     cdef Py_ssize_t offset = <char *>&probe._vectorcall - <char *><PyObject *>probe
-    return bool(apikee_entry_enable(
-        <PyTypeObject *>cls, <PyTypeObject *>AsgiEntry, offset, _entry_call
-    ))
+    return bool(apikee_entry_enable(<PyTypeObject *>cls, offset))
 
 
 cdef class AsgiEntry:
@@ -591,3 +593,6 @@ cdef class AsgiEntry:
         call._receive = receive
         call._send = send
         return call
+
+
+apikee_entry_setup(<PyTypeObject *>AsgiEntry, _entry_call)

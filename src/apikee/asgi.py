@@ -81,7 +81,6 @@ if TYPE_CHECKING:  # for type checkers the middleware is the pure class, __call_
     _Entry = object
 else:
     _Entry = _native.AsgiEntry if _native is not None else object
-_VECTORCALL: set[type] = set()  # the classes given the C vectorcall entry point
 
 
 class ApikeeMiddleware(KeyGuard, _Entry):
@@ -113,6 +112,11 @@ class ApikeeMiddleware(KeyGuard, _Entry):
     On success the claims are at ``request.state.apikee`` (``scope["state"]["apikee"]``) and
     ``scope["apikee"]``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _native is not None:  # a subclass keeping the C __call__ is called like this class
+            _native.enable_vectorcall(cls)
 
     def _bind(self) -> None:
         # Hot-path constants, bound once (the options were checked by KeyGuard.__init__).
@@ -146,9 +150,6 @@ class ApikeeMiddleware(KeyGuard, _Entry):
                 # Starlette's TestClient tell ASGI 3 apps so): the pure entry point, same
                 # behaviour. Calling the instance itself uses the type's C __call__.
                 vars(self)["__call__"] = self._call
-                if type(self) not in _VECTORCALL:  # once per class: no argument tuple per call
-                    _native.enable_vectorcall(type(self))
-                    _VECTORCALL.add(type(self))
 
     # ASGI entry point, for http and websocket alike. It is the hot path: one call to the gate,
     # then the app (see _bind). On the native core AsgiEntry.__call__ (_asgi_c.pxi) is its twin.
@@ -308,6 +309,10 @@ class ApikeeMiddleware(KeyGuard, _Entry):
             f"{type(self).__name__}(header_name={self.header_name!r}, bearer={self.bearer}, "
             f"rules={self.rules!r}, scopes={list(self.scopes)!r})"
         )
+
+
+if _native is not None:  # instances called with vectorcall: no argument tuple per request
+    _native.enable_vectorcall(ApikeeMiddleware)
 
 
 def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
