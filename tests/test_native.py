@@ -218,3 +218,25 @@ def test_portable_c_switch_selects_the_portable_code() -> None:
             assert out[0] in {"sha-ni", "portable"} and out[1] in {"sse2", "portable"}
         else:
             assert " ".join(out) == expected
+
+
+def test_claims_attributes_are_member_descriptors(native) -> None:
+    """The compiled claims' plain attributes are member descriptors, like the pure class's
+    slots (CPython specialises reading those), read-only, with the verified values."""
+    import types
+
+    from support import SECRET
+
+    from apikee import Apikee
+
+    apikee = Apikee(secret=SECRET, implementation="native")
+    claims = apikee.verify(apikee.create("acme", scopes=["read"], expires_in=60))
+    pure = Apikee(secret=SECRET, implementation="pure").verify(claims.raw_key)
+    for name in ("id", "tenant", "scopes", "environment", "exp", "nbf", "iat", "raw_key"):
+        assert type(vars(native.ApikeeClaims)[name]) is types.MemberDescriptorType, name
+        assert getattr(claims, name) == getattr(pure, name), name
+        with pytest.raises(AttributeError):
+            setattr(claims, name, "other")
+        with pytest.raises(AttributeError):
+            delattr(claims, name)
+    assert claims.tenant == "acme" and claims.scopes == ["read"]
