@@ -210,16 +210,11 @@ cdef class AsgiGate:
         if verifier is None:
             claims = self._verify(key)
         else:
-            # verify(key) itself, without the method call: its steps (Verifier.verify), each
-            # failure returned as verify() would raise it.
-            claims = verifier._checked(key, None)
+            # verify(key) itself without the method call (Verifier._verified), its failure
+            # returned as verify() would raise it.
+            claims = verifier._verified(key, None, None, False)
             if type(claims) is not ApikeeClaims:
                 return _refusal(claims)
-            failure = verifier._wrong_environment(<ApikeeClaims>claims)
-            if failure is not None:
-                return _refusal(failure)
-            if verifier._policy is not None and (<ApikeeClaims>claims)._policed:
-                verifier._policy(claims)
         extra = None
         if self._always or (
             (<ApikeeClaims>claims)._policed if type(claims) is ApikeeClaims
@@ -327,15 +322,15 @@ cdef object _await_iter(object awaitable):
 @cython.freelist(8)
 cdef class AsgiCall:
     """One request of the middleware, awaited in place of the app's awaitable (a coroutine's
-    ``__await__``, ``send``, ``throw`` and ``close``). An ApikeeError the app raises on http is
-    answered with the middleware's response; if that fails too, the app's error propagates."""
+    ``__await__``, ``send``, ``throw`` and ``close``). An error the app raises goes to the
+    middleware's ``_refused``, as in ``ApikeeMiddleware._call``."""
 
     cdef object _it  # the iterator awaited: the app's, then the middleware's reject; None: done
     cdef object _mw
     cdef object _scope
     cdef object _receive
     cdef object _send
-    cdef object _error  # the app's ApikeeError, once answered by the reject
+    cdef bint _answering  # the awaited iterator is the middleware's _refused, not the app's
 
     def __await__(self):
         return self
@@ -387,23 +382,15 @@ cdef class AsgiCall:
                 method()
 
     cdef _switch(self, error):
-        # The awaited iterator raised `error` (an Exception): raises it (or, once the reject
-        # has failed, the app's error), or switches to awaiting the reject.
+        # The awaited iterator raised `error` (an Exception). From the app: await the
+        # middleware's _refused(error) instead (which answers it, or raises it); from that: it
+        # is the error to raise.
         self._it = None
-        first = self._error
-        if first is not None:
-            raise first from None  # the reject failed: the app's own error propagates
-        if not isinstance(error, ApikeeError) or self._scope[_S_TYPE] == _S_WEBSOCKET:
+        if self._answering:
             raise error
-        self._error = error
+        self._answering = True
         mw = self._mw
-        try:
-            it = _await_iter(
-                mw._reject(mw._response(error), self._scope, self._receive, self._send)
-            )
-        except Exception:
-            raise error from None
-        self._it = it
+        self._it = mw._refused(error, self._scope, self._receive, self._send)
 
 
 cdef int _asgi_send(object call, object value, PyObject **presult) except -1:

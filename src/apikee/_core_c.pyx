@@ -446,24 +446,17 @@ cdef class Verifier:
         """
         if now is not None:
             now = checked_now(now)
-        claims = self._checked(key, now)
+        claims = self._verified(key, now, scopes, any_of)
         if type(claims) is not ApikeeClaims:
             raise claims
-        if scopes:
-            require_scopes((<ApikeeClaims>claims).scopes, scopes, any_of=any_of)
-        failure = self._wrong_environment(<ApikeeClaims>claims)
-        if failure is not None:
-            raise failure
-        # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
-        if self._policy is not None and (<ApikeeClaims>claims)._policed:
-            self._policy(claims)
         return claims
 
-    cdef object _checked(self, object key, object now):
-        # verify() up to its scopes: the claims, or the ApikeeError to raise (returned, not
-        # raised, so that verify() and the ASGI gate each raise it in their own frame: one
-        # traceback entry, however many compiled functions the failure was found in).
-        # Exceptions of the hooks (is_revoked) and of a non-ASCII str key propagate.
+    @cython.final
+    cdef object _verified(self, object key, object now, object scopes, bint any_of):
+        # verify() itself, for it and for the ASGI gate: the claims, or the ApikeeError to raise
+        # (returned, not raised, so that each caller raises it in its own frame: one traceback
+        # entry, however many compiled functions the failure was found in). The errors of the
+        # hooks (is_revoked, policy), of the scopes check and of a non-ASCII str key propagate.
         cdef const unsigned char *data
         cdef Py_ssize_t n
         cdef bint is_text
@@ -498,7 +491,7 @@ cdef class Verifier:
         elif (<ApikeeClaims>claims).raw_key is None:
             (<ApikeeClaims>claims).raw_key = PyUnicode_DecodeLatin1(<const char *>data, n, NULL)
         # 10: the later checks this verifier was configured or called with, in docs/SPEC.md order
-        # (section 2, step 10); the scopes, environment and policy are the caller's.
+        # (section 2, step 10).
         with cython.critical_section(self):  # the snapshot set_revocations() installed, whole
             fresh_until = self._fresh_until
             ids = self._revoked_ids
@@ -511,17 +504,18 @@ cdef class Verifier:
                 return ApikeeError(_code.REVOKED, E.MSG_REVOKED)
         if self._is_revoked is not None and self._is_revoked(claims):
             return ApikeeError(_code.REVOKED, E.MSG_REVOKED)
-        return claims
-
-    cdef object _wrong_environment(self, ApikeeClaims claims):
-        # The WRONG_ENVIRONMENT error for verified claims, or None.
-        environment = claims.environment
+        if scopes:
+            require_scopes((<ApikeeClaims>claims).scopes, scopes, any_of=any_of)
+        environment = (<ApikeeClaims>claims).environment
         if self._environment is not None and environment != self._environment:
             return ApikeeError(
                 _code.WRONG_ENVIRONMENT,
                 E.MSG_WRONG_ENVIRONMENT.format(environment, self._environment),
             )
-        return None
+        # 11: the key's own policy claims (docs/SPEC.md section 8), only when it has one.
+        if self._policy is not None and (<ApikeeClaims>claims)._policed:
+            self._policy(claims)
+        return claims
 
     cdef object _verify_ascii(
         self, const unsigned char *data, Py_ssize_t n, object now, object key

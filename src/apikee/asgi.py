@@ -83,6 +83,18 @@ else:
     _Entry = _native.AsgiEntry if _native is not None else object
 
 
+def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` that adds ``extra`` headers to the response start message."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = dict(message)
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sender
+
+
 class ApikeeMiddleware(KeyGuard, _Entry):
     """Pure ASGI middleware that requires a valid apikee key on every request.
 
@@ -162,29 +174,21 @@ class ApikeeMiddleware(KeyGuard, _Entry):
             await self._open(scope, receive, send)
             return
         if found is False:
-            if self._usage is not None:
-                self._usage.missing()
-            return await self._reject(self._missing, scope, receive, send)
+            return await self._no_key(scope, receive, send)
         if type(found) is tuple:
-            send = _adding_headers(send, found[1])
+            send = self._with_headers(send, found[1])
         try:
             await self.app(scope, receive, send)
         except ApikeeError as error:
-            # Raised by the app before it answered (a require_scope dependency, a handler):
-            # answer it like our own failures. If the response had already started, the
-            # server refuses a second start message; the original error then propagates.
-            if scope["type"] == "websocket":
-                raise
-            try:
-                await self._reject(self._response(error), scope, receive, send)
-            except Exception:
-                raise error from None
+            await self._refused(error, scope, receive, send)
 
     if _Entry is object:
         __call__ = _call
 
+    # The steps off the usual path, shared by _call and its compiled twin (AsgiEntry, AsgiCall).
+
     async def _no_key(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A request without a key (AsgiEntry's path for it)."""
+        """A request without a key."""
         if self._usage is not None:
             self._usage.missing()
         await self._reject(self._missing, scope, receive, send)
@@ -192,7 +196,10 @@ class ApikeeMiddleware(KeyGuard, _Entry):
     async def _refused(
         self, error: BaseException, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        """Calling the app raised ``error`` (AsgiEntry's path for it): as ``_call`` does."""
+        """The app raised ``error``. An ApikeeError raised before it answered (a require_scope
+        dependency, a handler) is answered like our own failures, on http; if the response had
+        already started, the server refuses a second start message and the app's error then
+        propagates. Anything else propagates as it is."""
         if not isinstance(error, ApikeeError) or scope["type"] == "websocket":
             raise error
         try:
@@ -200,7 +207,7 @@ class ApikeeMiddleware(KeyGuard, _Entry):
         except Exception:
             raise error from None
 
-    _with_headers = staticmethod(lambda send, extra: _adding_headers(send, extra))
+    _with_headers = staticmethod(_adding_headers)
 
     async def _open(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A request that needs no key: the metrics path is answered here, the rest goes on."""
@@ -313,15 +320,3 @@ class ApikeeMiddleware(KeyGuard, _Entry):
 
 if _native is not None:  # instances called with vectorcall: no argument tuple per request
     _native.enable_vectorcall(ApikeeMiddleware)
-
-
-def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    """``send`` that adds ``extra`` headers to the response start message."""
-
-    async def sender(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = dict(message)
-            message["headers"] = [*message.get("headers", ()), *extra]
-        await send(message)
-
-    return sender
